@@ -1,0 +1,93 @@
+package main
+
+import (
+	"fmt"
+	"strconv"
+	"strings"
+
+	"github.com/spf13/cobra"
+	"github.com/spf13/pflag"
+)
+
+// Config is the resolved configuration: a flag that was set wins over its
+// TIDINGS_* variable, which wins over the default (CONTRACT.md).
+type Config struct {
+	DBPath       string
+	SMTPURLs     []string
+	BaseURL      string
+	HTTPAddr     string
+	Concurrency  int
+	Rate         float64
+	DKIMKey      string
+	DKIMSelector string
+	LogFormat    string
+}
+
+// bindGlobalFlags declares the configuration flags on root and resolves
+// them against the environment before any subcommand runs.
+func (a *App) bindGlobalFlags(root *cobra.Command) {
+	f := root.PersistentFlags()
+	f.StringVar(&a.cfg.DBPath, "db", "tidings.db", "database file (env TIDINGS_DB)")
+	f.StringArrayVar(&a.cfg.SMTPURLs, "smtp-url", nil, "SMTP relay URL, repeatable (env TIDINGS_SMTP_URL, space-separated)")
+	f.StringVar(&a.cfg.BaseURL, "base-url", "", "public URL of the web server, used in links in mail (env TIDINGS_BASE_URL)")
+	f.StringVar(&a.cfg.HTTPAddr, "http", "127.0.0.1:8080", "address serve listens on (env TIDINGS_HTTP)")
+	f.IntVar(&a.cfg.Concurrency, "concurrency", 4, "SMTP connections in parallel (env TIDINGS_CONCURRENCY)")
+	f.Float64Var(&a.cfg.Rate, "rate", 0, "messages per second at most, 0 = no limit (env TIDINGS_RATE)")
+	f.StringVar(&a.cfg.DKIMKey, "dkim-key", "", "PEM private key for DKIM signing (env TIDINGS_DKIM_KEY)")
+	f.StringVar(&a.cfg.DKIMSelector, "dkim-selector", "", "DKIM selector (env TIDINGS_DKIM_SELECTOR)")
+	f.StringVar(&a.cfg.LogFormat, "log-format", "", "text or json (env TIDINGS_LOG_FORMAT; default text on a terminal, json otherwise)")
+	root.PersistentPreRunE = func(cmd *cobra.Command, args []string) error {
+		return a.resolveEnv(cmd.Flags())
+	}
+}
+
+func (a *App) resolveEnv(f *pflag.FlagSet) error {
+	env := func(flag, name string, apply func(string) error) error {
+		if fl := f.Lookup(flag); fl != nil && fl.Changed {
+			return nil
+		}
+		v := strings.TrimSpace(a.Getenv(name))
+		if v == "" {
+			return nil
+		}
+		if err := apply(v); err != nil {
+			return usagef("%s=%q: %v", name, v, err)
+		}
+		return nil
+	}
+	str := func(dst *string) func(string) error { return func(v string) error { *dst = v; return nil } }
+	return firstErr(
+		env("db", "TIDINGS_DB", str(&a.cfg.DBPath)),
+		env("smtp-url", "TIDINGS_SMTP_URL", func(v string) error { a.cfg.SMTPURLs = strings.Fields(v); return nil }),
+		env("base-url", "TIDINGS_BASE_URL", str(&a.cfg.BaseURL)),
+		env("http", "TIDINGS_HTTP", str(&a.cfg.HTTPAddr)),
+		env("concurrency", "TIDINGS_CONCURRENCY", func(v string) error {
+			n, err := strconv.Atoi(v)
+			if err != nil || n < 1 {
+				return fmt.Errorf("want a whole number ≥ 1")
+			}
+			a.cfg.Concurrency = n
+			return nil
+		}),
+		env("rate", "TIDINGS_RATE", func(v string) error {
+			r, err := strconv.ParseFloat(v, 64)
+			if err != nil || r < 0 {
+				return fmt.Errorf("want a number ≥ 0")
+			}
+			a.cfg.Rate = r
+			return nil
+		}),
+		env("dkim-key", "TIDINGS_DKIM_KEY", str(&a.cfg.DKIMKey)),
+		env("dkim-selector", "TIDINGS_DKIM_SELECTOR", str(&a.cfg.DKIMSelector)),
+		env("log-format", "TIDINGS_LOG_FORMAT", str(&a.cfg.LogFormat)),
+	)
+}
+
+func firstErr(errs ...error) error {
+	for _, err := range errs {
+		if err != nil {
+			return err
+		}
+	}
+	return nil
+}

@@ -1,0 +1,195 @@
+-- The tidings schema, as an ordered list of forward migrations.
+--
+-- Each "-- migration: N" section moves a database from version N-1 to N
+-- (PRAGMA user_version). Sections are append-only: never edit a released
+-- section, add a new one. Times are Unix seconds (UTC) unless a column says
+-- otherwise. Every table that can hold personal data references
+-- subscribers(id) ON DELETE CASCADE, so that `sub delete` erases a person by
+-- deleting one row (with secure_delete on, the bytes are zeroed too).
+
+-- migration: 1
+
+-- Key/value facts about this database: the HMAC secret for reader tokens, …
+CREATE TABLE meta (
+    key   TEXT PRIMARY KEY,
+    value BLOB NOT NULL
+) WITHOUT ROWID;
+
+CREATE TABLE lists (
+    id         INTEGER PRIMARY KEY,
+    slug       TEXT NOT NULL UNIQUE,
+    name       TEXT NOT NULL,
+    from_addr  TEXT NOT NULL,              -- "Name <addr@example.org>"
+    lang       TEXT NOT NULL DEFAULT 'en' CHECK (lang IN ('zh', 'en')),
+    tz         TEXT NOT NULL DEFAULT 'UTC', -- IANA zone
+    reply_to   TEXT NOT NULL DEFAULT '',
+    address    TEXT NOT NULL DEFAULT '',    -- postal address for the footer
+    template_dir TEXT NOT NULL DEFAULT '',  -- overrides templates/ file by file
+    created_at INTEGER NOT NULL
+);
+
+CREATE TABLE topics (
+    id       INTEGER PRIMARY KEY,
+    list_id  INTEGER NOT NULL REFERENCES lists(id) ON DELETE CASCADE,
+    slug     TEXT NOT NULL,
+    name     TEXT NOT NULL,
+    keywords TEXT NOT NULL DEFAULT '',     -- comma-separated
+    created_at INTEGER NOT NULL,
+    UNIQUE (list_id, slug)
+);
+
+-- One person. email is what we send to (local part as given, domain
+-- lower-cased A-label); email_key is the identity (all lower-case).
+CREATE TABLE subscribers (
+    id         INTEGER PRIMARY KEY,
+    email      TEXT NOT NULL,
+    email_key  TEXT NOT NULL UNIQUE,
+    name       TEXT NOT NULL DEFAULT '',
+    created_at INTEGER NOT NULL
+);
+
+-- A person on one list. all_topics=1 means every topic of the list,
+-- including topics added later; otherwise subscription_topics holds them.
+CREATE TABLE subscriptions (
+    list_id       INTEGER NOT NULL REFERENCES lists(id) ON DELETE CASCADE,
+    subscriber_id INTEGER NOT NULL REFERENCES subscribers(id) ON DELETE CASCADE,
+    status        TEXT NOT NULL CHECK (status IN ('pending', 'confirmed', 'unsubscribed', 'bounced', 'blocked')),
+    all_topics    INTEGER NOT NULL DEFAULT 1,
+    created_at    INTEGER NOT NULL,
+    updated_at    INTEGER NOT NULL,
+    PRIMARY KEY (list_id, subscriber_id)
+) WITHOUT ROWID;
+CREATE INDEX subscriptions_by_status ON subscriptions (list_id, status, subscriber_id);
+CREATE INDEX subscriptions_by_subscriber ON subscriptions (subscriber_id);
+
+CREATE TABLE subscription_topics (
+    list_id       INTEGER NOT NULL,
+    subscriber_id INTEGER NOT NULL,
+    topic_id      INTEGER NOT NULL REFERENCES topics(id) ON DELETE CASCADE,
+    PRIMARY KEY (list_id, subscriber_id, topic_id),
+    FOREIGN KEY (list_id, subscriber_id) REFERENCES subscriptions (list_id, subscriber_id) ON DELETE CASCADE
+) WITHOUT ROWID;
+CREATE INDEX subscription_topics_by_topic ON subscription_topics (topic_id);
+
+-- One numbered edition of a list.
+CREATE TABLE issues (
+    id         INTEGER PRIMARY KEY,
+    list_id    INTEGER NOT NULL REFERENCES lists(id) ON DELETE CASCADE,
+    number     INTEGER NOT NULL,
+    title      TEXT NOT NULL,
+    subject    TEXT NOT NULL DEFAULT '',   -- empty: derived from title and number
+    preheader  TEXT NOT NULL DEFAULT '',
+    date       TEXT NOT NULL DEFAULT '',   -- as the editor wrote it, YYYY-MM-DD when known
+    masthead   TEXT NOT NULL DEFAULT '',   -- Markdown: lines under the title (publisher, edition)
+    intro      TEXT NOT NULL DEFAULT '',   -- Markdown before the first article
+    footer     TEXT NOT NULL DEFAULT '',   -- Markdown: the colophon
+    source     TEXT NOT NULL DEFAULT '',   -- the file as imported
+    status     TEXT NOT NULL DEFAULT 'draft' CHECK (status IN ('draft', 'ready', 'scheduled', 'sending', 'sent')),
+    created_at INTEGER NOT NULL,
+    sent_at    INTEGER,
+    UNIQUE (list_id, number)
+);
+
+CREATE TABLE articles (
+    id        INTEGER PRIMARY KEY,
+    issue_id  INTEGER NOT NULL REFERENCES issues(id) ON DELETE CASCADE,
+    position  INTEGER NOT NULL,            -- 1-based order in the issue
+    title     TEXT NOT NULL,
+    body      TEXT NOT NULL,               -- Markdown, without the heading
+    tagged_by TEXT NOT NULL DEFAULT 'keywords' CHECK (tagged_by IN ('keywords', 'attribute', 'hand')),
+    UNIQUE (issue_id, position)
+);
+
+CREATE TABLE article_topics (
+    article_id INTEGER NOT NULL REFERENCES articles(id) ON DELETE CASCADE,
+    topic_id   INTEGER NOT NULL REFERENCES topics(id) ON DELETE CASCADE,
+    PRIMARY KEY (article_id, topic_id)
+) WITHOUT ROWID;
+
+-- One send of one issue (a campaign). The recipient set is fixed when the
+-- deliveries rows are written; state moves preparing → running → done, or
+-- to paused when a whole-server problem stops it.
+CREATE TABLE sends (
+    issue_id     INTEGER PRIMARY KEY REFERENCES issues(id) ON DELETE CASCADE,
+    state        TEXT NOT NULL CHECK (state IN ('preparing', 'running', 'paused', 'done')),
+    reason       TEXT NOT NULL DEFAULT '',
+    started_at   INTEGER NOT NULL,
+    finished_at  INTEGER
+);
+
+-- The delivery log: one row per (issue, recipient). A worker claims a row by
+-- setting lease_owner/lease_until; state 'sending' is written before DATA,
+-- 'sent'/'failed'/'deferred' after the server's reply.
+CREATE TABLE deliveries (
+    issue_id        INTEGER NOT NULL REFERENCES issues(id) ON DELETE CASCADE,
+    subscriber_id   INTEGER NOT NULL REFERENCES subscribers(id) ON DELETE CASCADE,
+    state           TEXT NOT NULL CHECK (state IN ('pending', 'sending', 'sent', 'failed', 'skipped', 'bounced', 'complained')),
+    topic_key       TEXT NOT NULL DEFAULT '', -- the recipient's topic combination
+    attempts        INTEGER NOT NULL DEFAULT 0,
+    next_attempt_at INTEGER NOT NULL DEFAULT 0,
+    lease_owner     TEXT NOT NULL DEFAULT '',
+    lease_until     INTEGER NOT NULL DEFAULT 0,
+    fail_kind       TEXT NOT NULL DEFAULT '',  -- temporary | permanent | recipient | server
+    last_error      TEXT NOT NULL DEFAULT '',
+    smtp_reply      TEXT NOT NULL DEFAULT '',
+    message_id      TEXT NOT NULL DEFAULT '',
+    relay           TEXT NOT NULL DEFAULT '',
+    created_at      INTEGER NOT NULL,
+    updated_at      INTEGER NOT NULL,
+    sent_at         INTEGER,
+    PRIMARY KEY (issue_id, subscriber_id)
+) WITHOUT ROWID;
+CREATE INDEX deliveries_by_state ON deliveries (issue_id, state, next_attempt_at);
+CREATE INDEX deliveries_by_subscriber ON deliveries (subscriber_id);
+
+-- Bounces and complaints, from SMTP replies at send time or inbound mail.
+CREATE TABLE bounces (
+    id            INTEGER PRIMARY KEY,
+    subscriber_id INTEGER NOT NULL REFERENCES subscribers(id) ON DELETE CASCADE,
+    list_id       INTEGER NOT NULL REFERENCES lists(id) ON DELETE CASCADE,
+    issue_id      INTEGER REFERENCES issues(id) ON DELETE SET NULL,
+    kind          TEXT NOT NULL CHECK (kind IN ('hard', 'soft', 'complaint')),
+    code          TEXT NOT NULL DEFAULT '',  -- enhanced status code, e.g. 5.1.1
+    diagnostic    TEXT NOT NULL DEFAULT '',
+    source        TEXT NOT NULL DEFAULT '',  -- smtp | dsn | arf | pop3 …
+    at            INTEGER NOT NULL
+);
+CREATE INDEX bounces_by_subscriber ON bounces (subscriber_id, list_id, kind, at);
+CREATE INDEX bounces_by_issue ON bounces (issue_id);
+
+-- Schedules: a one-off (issue_id + at) or a recurring cron for a list.
+CREATE TABLE schedules (
+    id         INTEGER PRIMARY KEY,
+    list_id    INTEGER NOT NULL REFERENCES lists(id) ON DELETE CASCADE,
+    issue_id   INTEGER REFERENCES issues(id) ON DELETE CASCADE,
+    cron       TEXT,
+    at         INTEGER,
+    tz         TEXT NOT NULL,
+    last_run   INTEGER,                    -- the scheduled instant last handled
+    done       INTEGER NOT NULL DEFAULT 0, -- one-off: fired
+    created_at INTEGER NOT NULL,
+    CHECK ((cron IS NULL) <> (at IS NULL)),
+    CHECK ((at IS NULL) OR (issue_id IS NOT NULL))
+);
+
+-- Named leases (e.g. the daemon's "sender" role): whoever holds an unexpired
+-- lease owns the role; a dead holder's lease runs out and is taken over.
+CREATE TABLE leases (
+    name  TEXT PRIMARY KEY,
+    owner TEXT NOT NULL,
+    until INTEGER NOT NULL
+) WITHOUT ROWID;
+
+-- Single-use reader tokens (confirmation links) that were spent.
+CREATE TABLE used_tokens (
+    nonce         BLOB PRIMARY KEY,
+    subscriber_id INTEGER NOT NULL REFERENCES subscribers(id) ON DELETE CASCADE,
+    used_at       INTEGER NOT NULL
+) WITHOUT ROWID;
+
+-- Inbound messages already processed (POP3 UIDL or Message-ID hash), so a
+-- crash between processing and deletion does not process a message twice.
+CREATE TABLE inbound_seen (
+    key     TEXT PRIMARY KEY,
+    seen_at INTEGER NOT NULL
+) WITHOUT ROWID;
