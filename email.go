@@ -49,12 +49,14 @@ var emailProfile = idna.New(
 //   - the domain is a host name with at least one dot (no IP literals, no
 //     trailing dot); internationalised domains are converted to A-labels;
 //   - at most 254 bytes before and after conversion, no CR/LF or other
-//     control characters (header injection).
+//     control characters (header injection);
+//   - full-width forms typed by Chinese input methods (＠, ．, 。, Ａ…)
+//     are read as their ASCII counterparts.
 func ParseEmail(s string) (Email, error) {
 	bad := func(format string, a ...any) (Email, error) {
 		return Email{}, fmt.Errorf("email %q: %s", s, fmt.Sprintf(format, a...))
 	}
-	in := strings.TrimSpace(s)
+	in := strings.TrimSpace(strings.Map(narrow, s))
 	if in == "" {
 		return bad("empty address")
 	}
@@ -73,7 +75,7 @@ func ParseEmail(s string) (Email, error) {
 		return bad("want a bare address like name@example.org, without display name, brackets or comments")
 	}
 	// net/mail refuses a trailing dot with a puzzling message; say it plainly.
-	if strings.HasSuffix(in, ".") || strings.HasSuffix(in, "。") {
+	if strings.HasSuffix(in, ".") {
 		return bad("domain ends with a dot")
 	}
 	a, err := mail.ParseAddress(in)
@@ -103,6 +105,21 @@ func ParseEmail(s string) (Email, error) {
 		return bad("%d bytes long once the domain is encoded, at most %d allowed", len(addr), MaxEmailLen)
 	}
 	return Email{Addr: addr, Key: strings.ToLower(addr)}, nil
+}
+
+// narrow maps full-width ASCII (Ｕ+FF01–FF5E) and the ideographic full stop
+// to ASCII: Chinese input methods produce them easily (li＠example。com),
+// and in an address they can only be typing accidents.
+func narrow(r rune) rune {
+	switch {
+	case r >= 0xFF01 && r <= 0xFF5E:
+		return r - 0xFF01 + '!'
+	case r == 0x3000: // ideographic space
+		return ' '
+	case r == '。' || r == 0xFF61: // ideographic and half-width full stops
+		return '.'
+	}
+	return r
 }
 
 func checkLocal(local string) error {
@@ -147,7 +164,7 @@ func checkDomain(domain string) (string, error) {
 		return "", fmt.Errorf("empty domain")
 	case strings.HasPrefix(domain, "["):
 		return "", fmt.Errorf("IP address literals are not supported")
-	case strings.HasSuffix(domain, ".") || strings.HasSuffix(domain, "。"):
+	case strings.HasSuffix(domain, "."):
 		return "", fmt.Errorf("domain %q ends with a dot", domain)
 	}
 	ascii, err := emailProfile.ToASCII(domain)

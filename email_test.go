@@ -31,6 +31,8 @@ func TestParseEmail(t *testing.T) {
 		{name: "quoted dot-atom stored unquoted", in: `"john.doe"@example.com`, addr: "john.doe@example.com", key: "john.doe@example.com"},
 		{name: "IDN domain to punycode", in: "wang@例子.中国", addr: "wang@xn--fsqu00a.xn--fiqs8s", key: "wang@xn--fsqu00a.xn--fiqs8s"},
 		{name: "IDN upper case and ideographic full stop", in: "Wang@Bücher。DE", addr: "Wang@xn--bcher-kva.de", key: "wang@xn--bcher-kva.de"},
+		{name: "full-width forms from a Chinese IME", in: "Ｌｉ＿lei＠example。ＣＯＭ", addr: "Li_lei@example.com", key: "li_lei@example.com"},
+		{name: "ideographic space trimmed", in: "\u3000a@example.com\u3000", addr: "a@example.com", key: "a@example.com"},
 		{name: "already punycode", in: "x@XN--BCHER-KVA.de", addr: "x@xn--bcher-kva.de", key: "x@xn--bcher-kva.de"},
 		{name: "254 bytes is fine", in: exact, addr: exact, key: exact},
 
@@ -39,6 +41,7 @@ func TestParseEmail(t *testing.T) {
 		{name: "quoted with space", in: `"john doe"@example.com`, wantErr: "quoted local part"},
 		{name: "quoted with at sign", in: `"a@b"@example.com`, wantErr: "quoted local part"},
 		{name: "trailing dot", in: "a@example.com.", wantErr: "ends with a dot"},
+		{name: "trailing ideographic full stop", in: "a@例子.中国。", wantErr: "ends with a dot"},
 		{name: "CRLF injection", in: "a@example.com\r\nBcc: victim@example.org", wantErr: "line break"},
 		{name: "LF alone", in: "a@exa\nmple.com", wantErr: "line break"},
 		{name: "NUL", in: "a\x00@example.com", wantErr: "control character"},

@@ -193,3 +193,7 @@ CREATE TABLE inbound_seen (
     key     TEXT PRIMARY KEY,
     seen_at INTEGER NOT NULL
 ) WITHOUT ROWID;
+
+-- schedule (H6): the status a one-off schedule's issue had before it was
+-- scheduled ('draft' or 'ready'); `schedule rm` puts it back.
+ALTER TABLE schedules ADD COLUMN prev_status TEXT NOT NULL DEFAULT 'draft';

@@ -17,6 +17,7 @@ import (
 	"net/mail"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/tidings/tidings"
 	"github.com/tidings/tidings/db"
@@ -31,6 +32,9 @@ var (
 	ErrInvalid = errors.New("invalid")
 	// ErrHasSubscribers: a list with subscribers is only deleted when forced.
 	ErrHasSubscribers = errors.New("list has subscribers")
+	// ErrWALBusy: a deletion committed, but a reader elsewhere kept the WAL
+	// from being truncated, so erased bytes may linger there for a while.
+	ErrWALBusy = errors.New("write-ahead log busy")
 )
 
 // Store is the subscribers store on one database.
@@ -48,9 +52,21 @@ func (s *Store) now() time.Time {
 	return time.Now()
 }
 
-func invalidf(format string, a ...any) error {
-	return fmt.Errorf("%w: %s", ErrInvalid, fmt.Sprintf(format, a...))
+// kindError is an error whose message reads on its own (no "invalid: "
+// prefix in a user's terminal) yet matches its sentinel with errors.Is.
+type kindError struct {
+	kind error
+	msg  string
 }
+
+func (e *kindError) Error() string        { return e.msg }
+func (e *kindError) Is(target error) bool { return target == e.kind }
+
+func invalidf(format string, a ...any) error {
+	return &kindError{ErrInvalid, fmt.Sprintf(format, a...)}
+}
+
+func invalid(err error) error { return &kindError{ErrInvalid, err.Error()} }
 
 // ValidSlug checks a list or topic slug: lower-case ASCII letters, digits
 // and '-', starting with a letter or digit, at most 64 bytes. Slugs appear
@@ -71,6 +87,20 @@ func ValidSlug(kind, slug string) error {
 	return nil
 }
 
+// CheckName refuses control characters (a line break in a name would end
+// up in a mail header) and names over 200 characters.
+func CheckName(what, name string) error {
+	for _, r := range name {
+		if r < 0x20 || r == 0x7f {
+			return invalidf("%s %q contains a line break or control character", what, name)
+		}
+	}
+	if n := utf8.RuneCountInString(name); n > 200 {
+		return invalidf("%s is %d characters long, at most 200 allowed", what, n)
+	}
+	return nil
+}
+
 // isUnique reports a UNIQUE or PRIMARY KEY violation.
 func isUnique(err error) bool {
 	return err != nil && strings.Contains(err.Error(), "UNIQUE constraint failed")
@@ -87,6 +117,11 @@ func normaliseList(l *tidings.List) error {
 	l.Name = strings.TrimSpace(l.Name)
 	if l.Name == "" {
 		return invalidf("list %s: name is empty", l.Slug)
+	}
+	for what, v := range map[string]string{"name": l.Name, "from": l.From, "reply-to": l.ReplyTo} {
+		if err := CheckName("list "+l.Slug+": "+what, v); err != nil {
+			return err
+		}
 	}
 	l.From = strings.TrimSpace(l.From)
 	if l.From == "" {
@@ -265,14 +300,14 @@ func (s *Store) ResolveList(ctx context.Context, slug string) (*tidings.List, er
 	}
 	switch len(slugs) {
 	case 0:
-		return nil, fmt.Errorf("no list yet: create one with tidings list add: %w", ErrNotFound)
+		return nil, &kindError{ErrNotFound, "no list yet: create one with tidings list add"}
 	case 1:
 		return s.List(ctx, slugs[0])
 	}
 	if len(slugs) > 10 {
 		slugs = append(slugs[:10], "…")
 	}
-	return nil, fmt.Errorf("%w: several lists: use --list (%s)", ErrInvalid, strings.Join(slugs, ", "))
+	return nil, invalidf("several lists: use --list (%s)", strings.Join(slugs, ", "))
 }
 
 // DeleteList removes a list with its topics, issues and subscriptions. While
@@ -289,7 +324,7 @@ func (s *Store) DeleteList(ctx context.Context, slug string, force bool) error {
 			return fmt.Errorf("delete list %s: %w", slug, err)
 		}
 		if n > 0 && !force {
-			return fmt.Errorf("list %s has %d pending or confirmed subscribers (use --force to delete it anyway): %w", slug, n, ErrHasSubscribers)
+			return &kindError{ErrHasSubscribers, fmt.Sprintf("list %s has %d pending or confirmed subscribers: use --force to delete it anyway", slug, n)}
 		}
 		// Remember who is only on this list before the cascade forgets it.
 		if _, err := tx.ExecContext(ctx, `DELETE FROM subscribers WHERE id IN (
@@ -305,7 +340,7 @@ func (s *Store) DeleteList(ctx context.Context, slug string, force bool) error {
 	if err != nil {
 		return err
 	}
-	return s.d.Checkpoint(ctx)
+	return s.truncateWAL(ctx)
 }
 
 // ---- topics ----
@@ -321,6 +356,9 @@ func normaliseTopic(t *tidings.Topic) error {
 	t.Name = strings.TrimSpace(t.Name)
 	if t.Name == "" {
 		return invalidf("topic %s: name is empty", t.Slug)
+	}
+	if err := CheckName("topic "+t.Slug+": name", t.Name); err != nil {
+		return err
 	}
 	t.Keywords = CleanKeywords(t.Keywords)
 	return nil

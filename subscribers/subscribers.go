@@ -161,12 +161,15 @@ func writeTopics(ctx context.Context, tx *sql.Tx, listID, subID int64, all bool,
 func (s *Store) Subscribe(ctx context.Context, listID int64, email, name string, topics TopicChoice, status tidings.Status) (*tidings.Subscriber, error) {
 	e, err := tidings.ParseEmail(email)
 	if err != nil {
-		return nil, fmt.Errorf("%w: %v", ErrInvalid, err)
+		return nil, invalid(err)
 	}
 	if _, err := tidings.ParseStatus(string(status)); err != nil {
-		return nil, fmt.Errorf("%w: %v", ErrInvalid, err)
+		return nil, invalid(err)
 	}
 	name = strings.TrimSpace(name)
+	if err := CheckName("name", name); err != nil {
+		return nil, err
+	}
 	var subID int64
 	err = s.d.WriteTx(ctx, func(tx *sql.Tx) error {
 		var slug string
@@ -185,7 +188,7 @@ func (s *Store) Subscribe(ctx context.Context, listID int64, email, name string,
 		var cur string
 		err = tx.QueryRowContext(ctx, "SELECT status FROM subscriptions WHERE list_id = ? AND subscriber_id = ?", listID, subID).Scan(&cur)
 		if err == nil {
-			return fmt.Errorf("%s is already on list %s (%s): %w", e.Addr, slug, cur, ErrExists)
+			return &kindError{ErrExists, fmt.Sprintf("%s is already on list %s (%s)", e.Addr, slug, cur)}
 		}
 		if !errors.Is(err, sql.ErrNoRows) {
 			return fmt.Errorf("subscribe %s: %w", e.Addr, err)
@@ -235,7 +238,7 @@ const subscriberSelect = "SELECT id, email, name, created_at FROM subscribers"
 func (s *Store) Get(ctx context.Context, email string) (*tidings.Subscriber, error) {
 	e, err := tidings.ParseEmail(email)
 	if err != nil {
-		return nil, fmt.Errorf("%w: %v", ErrInvalid, err)
+		return nil, invalid(err)
 	}
 	return s.getWhere(ctx, e.Addr, "email_key = ?", e.Key)
 }
@@ -276,9 +279,10 @@ func (s *Store) getWhere(ctx context.Context, what, where string, arg any) (*tid
 }
 
 // topicsOf is the sorted, comma-joined topic slugs of subscription "sub".
-const topicsOf = `coalesce((SELECT group_concat(t.slug, ',' ORDER BY t.slug) FROM subscription_topics st
+// All-topics subscriptions skip the lookup: their rows are ignored anyway.
+const topicsOf = `CASE WHEN sub.all_topics THEN '' ELSE coalesce((SELECT group_concat(t.slug, ',' ORDER BY t.slug) FROM subscription_topics st
 	JOIN topics t ON t.id = st.topic_id
-	WHERE st.list_id = sub.list_id AND st.subscriber_id = sub.subscriber_id), '')`
+	WHERE st.list_id = sub.list_id AND st.subscriber_id = sub.subscriber_id), '') END`
 
 const subscriptionSelect = `SELECT sub.list_id, l.slug, sub.subscriber_id, sub.status, sub.all_topics, sub.created_at, sub.updated_at, ` + topicsOf + `
 	FROM subscriptions sub JOIN lists l ON l.id = sub.list_id`
@@ -348,7 +352,7 @@ func (s *Store) SetTopics(ctx context.Context, listID, subID int64, c TopicChoic
 // SetStatus changes a subscriber's status on a list.
 func (s *Store) SetStatus(ctx context.Context, listID, subID int64, st tidings.Status) error {
 	if _, err := tidings.ParseStatus(string(st)); err != nil {
-		return fmt.Errorf("%w: %v", ErrInvalid, err)
+		return invalid(err)
 	}
 	return s.updateSubscription(ctx, listID, subID, func(tx *sql.Tx) error {
 		if _, err := tx.ExecContext(ctx, "UPDATE subscriptions SET status = ? WHERE list_id = ? AND subscriber_id = ?", string(st), listID, subID); err != nil {
@@ -366,6 +370,9 @@ func (s *Store) Unsubscribe(ctx context.Context, listID, subID int64) error {
 
 // SetName changes a subscriber's display name.
 func (s *Store) SetName(ctx context.Context, subID int64, name string) error {
+	if err := CheckName("name", strings.TrimSpace(name)); err != nil {
+		return err
+	}
 	return s.d.WriteTx(ctx, func(tx *sql.Tx) error {
 		res, err := tx.ExecContext(ctx, "UPDATE subscribers SET name = ? WHERE id = ?", strings.TrimSpace(name), subID)
 		if err != nil {
@@ -385,7 +392,7 @@ func (s *Store) SetName(ctx context.Context, subID int64, name string) error {
 func (s *Store) Delete(ctx context.Context, email string) error {
 	e, err := tidings.ParseEmail(email)
 	if err != nil {
-		return fmt.Errorf("%w: %v", ErrInvalid, err)
+		return invalid(err)
 	}
 	err = s.d.WriteTx(ctx, func(tx *sql.Tx) error {
 		res, err := tx.ExecContext(ctx, "DELETE FROM subscribers WHERE email_key = ?", e.Key)
@@ -400,7 +407,21 @@ func (s *Store) Delete(ctx context.Context, email string) error {
 	if err != nil {
 		return err
 	}
-	return s.d.Checkpoint(ctx)
+	return s.truncateWAL(ctx)
+}
+
+// truncateWAL checkpoints and truncates the WAL, and says so when another
+// connection's open read kept SQLite from doing it (the old pages, with the
+// erased bytes, would then stay in the WAL until a later checkpoint).
+func (s *Store) truncateWAL(ctx context.Context) error {
+	var busy, logFrames, done int
+	if err := s.d.W.QueryRowContext(ctx, "PRAGMA wal_checkpoint(TRUNCATE)").Scan(&busy, &logFrames, &done); err != nil {
+		return fmt.Errorf("checkpoint: %w", err)
+	}
+	if busy != 0 {
+		return fmt.Errorf("deleted, but another process is reading the database, so the write-ahead log keeps old pages until the next checkpoint: %w", ErrWALBusy)
+	}
+	return nil
 }
 
 // Filter selects subscriptions for EachSubscriber. Zero fields select all.
@@ -423,7 +444,7 @@ func (s *Store) EachSubscriber(ctx context.Context, f Filter, fn func(tidings.Su
 	}
 	if f.Status != "" {
 		if _, err := tidings.ParseStatus(string(f.Status)); err != nil {
-			return fmt.Errorf("%w: %v", ErrInvalid, err)
+			return invalid(err)
 		}
 		q += " AND sub.status = ?"
 		args = append(args, string(f.Status))

@@ -8,6 +8,7 @@ package main
 import (
 	"bytes"
 	"context"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -57,4 +58,45 @@ func writeTestFile(t testing.TB, name string, content []byte) string {
 		t.Fatal(err)
 	}
 	return p
+}
+
+// cliStep is one command of a table-driven CLI test: the arguments, stdin,
+// and what must hold of the result. Empty expectations are not checked;
+// every string in out/errs must appear in stdout/stderr, every string in
+// notOut must not appear in stdout.
+type cliStep struct {
+	args   []string
+	stdin  string
+	code   int
+	out    []string
+	errs   []string
+	notOut []string
+}
+
+// runSteps runs the steps in order against env, each checked as it runs.
+func runSteps(t *testing.T, env map[string]string, steps []cliStep) {
+	t.Helper()
+	for i, st := range steps {
+		out, errs, code := runCLI(t, env, st.stdin, st.args...)
+		where := fmt.Sprintf("step %d: tidings %s", i, strings.Join(st.args, " "))
+		if code != st.code {
+			t.Errorf("%s: exit %d, want %d\nstdout:\n%s\nstderr:\n%s", where, code, st.code, out, errs)
+			continue
+		}
+		for _, w := range st.out {
+			if !strings.Contains(out, w) {
+				t.Errorf("%s: stdout lacks %q:\n%s", where, w, out)
+			}
+		}
+		for _, w := range st.notOut {
+			if strings.Contains(out, w) {
+				t.Errorf("%s: stdout has %q:\n%s", where, w, out)
+			}
+		}
+		for _, w := range st.errs {
+			if !strings.Contains(errs, w) {
+				t.Errorf("%s: stderr lacks %q:\n%s", where, w, errs)
+			}
+		}
+	}
 }

@@ -11,15 +11,3 @@ func stub(use string) *cobra.Command {
 	}}
 }
 
-func newListCmd(a *App) *cobra.Command         { return stub("list") }
-func newTopicCmd(a *App) *cobra.Command        { return stub("topic") }
-func newSubCmd(a *App) *cobra.Command          { return stub("sub") }
-func newIssueCmd(a *App) *cobra.Command        { return stub("issue") }
-func newIssuePreviewCmd(a *App) *cobra.Command { return stub("preview") }
-func newSendCmd(a *App) *cobra.Command         { return stub("send") }
-func newStatusCmd(a *App) *cobra.Command       { return stub("status") }
-func newDKIMCmd(a *App) *cobra.Command         { return stub("dkim") }
-func newScheduleCmd(a *App) *cobra.Command     { return stub("schedule") }
-func newServeCmd(a *App) *cobra.Command        { return stub("serve") }
-func newDemoCmd(a *App) *cobra.Command         { return stub("demo") }
-func newBouncesCmd(a *App) *cobra.Command      { return stub("bounces") }

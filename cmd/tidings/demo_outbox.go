@@ -1,0 +1,149 @@
+package main
+
+import (
+	"bytes"
+	"html/template"
+	"net/http"
+	"strconv"
+
+	"github.com/jhillyerd/enmime/v2"
+
+	"github.com/tidings/tidings/smtpsink"
+)
+
+// outboxPages shows the messages a capturing SMTP server received, for
+// `tidings demo`: GET /outbox lists them, /outbox/{n} shows one with its
+// headers and text part and its HTML part in a sandboxed frame,
+// /outbox/{n}/html is that HTML alone under a CSP that allows no script,
+// no network and no forms, and /outbox/{n}/raw is the message as sent.
+type outboxPages struct {
+	messages func() []smtpsink.Message
+}
+
+func (o outboxPages) routes(mux *http.ServeMux) {
+	mux.HandleFunc("GET /outbox", o.index)
+	mux.HandleFunc("GET /outbox/{n}", o.show)
+	mux.HandleFunc("GET /outbox/{n}/html", o.html)
+	mux.HandleFunc("GET /outbox/{n}/raw", o.raw)
+}
+
+type outboxItem struct {
+	Seq      int
+	To       string
+	Subject  string
+	Received string
+	Size     int
+}
+
+var outboxTmpl = template.Must(template.New("index").Parse(`<!doctype html>
+<html lang="en"><head><meta charset="utf-8"><title>tidings demo outbox</title>
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<style>body{font:15px/1.5 system-ui,"PingFang SC","Microsoft YaHei",sans-serif;margin:2rem auto;max-width:70rem;padding:0 1rem;color:#222}
+table{border-collapse:collapse;width:100%}td,th{text-align:left;padding:.3rem .6rem;border-bottom:1px solid #ddd;vertical-align:top}
+th{background:#f4f4f4}pre{white-space:pre-wrap;background:#f8f8f8;padding:1rem;border:1px solid #eee}
+iframe{width:100%;height:80vh;border:1px solid #ccc}.muted{color:#777}</style></head><body>
+{{define "list"}}<h1>Outbox <span class="muted">— {{len .}} captured message(s)</span></h1>
+<p class="muted">Mail the demo "sent": it never left this machine. Reload to see new messages.</p>
+<table><tr><th>#</th><th>To</th><th>Subject</th><th>Received</th><th>Bytes</th></tr>
+{{range .}}<tr><td><a href="/outbox/{{.Seq}}">{{.Seq}}</a></td><td>{{.To}}</td><td><a href="/outbox/{{.Seq}}">{{.Subject}}</a></td><td>{{.Received}}</td><td>{{.Size}}</td></tr>
+{{else}}<tr><td colspan="5">Nothing yet: the scheduled send has not run.</td></tr>{{end}}</table>{{end}}
+{{define "one"}}<p><a href="/outbox">← outbox</a> · <a href="/outbox/{{.Seq}}/raw">raw message</a> · <a href="/outbox/{{.Seq}}/html">HTML alone</a></p>
+<h1>{{.Subject}}</h1><p>Envelope: from <code>{{.From}}</code> to <code>{{.To}}</code></p>
+<h2>Headers</h2><table>{{range .Headers}}<tr><th>{{index . 0}}</th><td>{{index . 1}}</td></tr>{{end}}</table>
+<h2>HTML part</h2>{{if .HasHTML}}<iframe sandbox="" src="/outbox/{{.Seq}}/html" title="HTML part"></iframe>{{else}}<p class="muted">none</p>{{end}}
+<h2>Text part</h2><pre>{{.Text}}</pre>{{end}}
+{{if .List}}{{template "list" .Items}}{{else}}{{template "one" .One}}{{end}}
+</body></html>`))
+
+func (o outboxPages) find(w http.ResponseWriter, r *http.Request) (*smtpsink.Message, bool) {
+	n, err := strconv.Atoi(r.PathValue("n"))
+	if err == nil {
+		for _, m := range o.messages() {
+			if m.Seq == n {
+				return &m, true
+			}
+		}
+	}
+	http.Error(w, "no such message", http.StatusNotFound)
+	return nil, false
+}
+
+func secureHeaders(w http.ResponseWriter) {
+	w.Header().Set("X-Content-Type-Options", "nosniff")
+	w.Header().Set("Referrer-Policy", "no-referrer")
+	w.Header().Set("Cache-Control", "no-store")
+}
+
+func (o outboxPages) index(w http.ResponseWriter, r *http.Request) {
+	var items []outboxItem
+	for _, m := range o.messages() {
+		it := outboxItem{Seq: m.Seq, Received: m.Received.Format("15:04:05"), Size: len(m.Data)}
+		if len(m.To) > 0 {
+			it.To = m.To[0]
+		}
+		if env, err := enmime.ReadEnvelope(bytes.NewReader(m.Data)); err == nil {
+			it.Subject = env.GetHeader("Subject")
+		}
+		items = append(items, it)
+	}
+	secureHeaders(w)
+	w.Header().Set("Content-Security-Policy", "default-src 'none'; style-src 'unsafe-inline'")
+	w.Header().Set("Content-Type", "text/html; charset=utf-8")
+	outboxTmpl.Execute(w, map[string]any{"List": true, "Items": items})
+}
+
+func (o outboxPages) show(w http.ResponseWriter, r *http.Request) {
+	m, ok := o.find(w, r)
+	if !ok {
+		return
+	}
+	env, err := enmime.ReadEnvelope(bytes.NewReader(m.Data))
+	if err != nil {
+		http.Error(w, "unreadable message: "+err.Error(), http.StatusInternalServerError)
+		return
+	}
+	var headers [][2]string
+	for _, k := range env.GetHeaderKeys() {
+		for _, v := range env.GetHeaderValues(k) {
+			headers = append(headers, [2]string{k, v})
+		}
+	}
+	to := ""
+	if len(m.To) > 0 {
+		to = m.To[0]
+	}
+	secureHeaders(w)
+	w.Header().Set("Content-Security-Policy", "default-src 'none'; style-src 'unsafe-inline'; frame-src 'self'")
+	w.Header().Set("Content-Type", "text/html; charset=utf-8")
+	outboxTmpl.Execute(w, map[string]any{"List": false, "One": map[string]any{
+		"Seq": m.Seq, "Subject": env.GetHeader("Subject"), "From": m.From, "To": to,
+		"Headers": headers, "HasHTML": env.HTML != "", "Text": env.Text,
+	}})
+}
+
+func (o outboxPages) html(w http.ResponseWriter, r *http.Request) {
+	m, ok := o.find(w, r)
+	if !ok {
+		return
+	}
+	env, err := enmime.ReadEnvelope(bytes.NewReader(m.Data))
+	if err != nil || env.HTML == "" {
+		http.Error(w, "no HTML part", http.StatusNotFound)
+		return
+	}
+	secureHeaders(w)
+	// The mail's own HTML: no script, no forms, no network but images.
+	w.Header().Set("Content-Security-Policy", "sandbox allow-popups allow-popups-to-escape-sandbox; default-src 'none'; img-src data: https: http:; style-src 'unsafe-inline'")
+	w.Header().Set("Content-Type", "text/html; charset=utf-8")
+	w.Write([]byte(env.HTML))
+}
+
+func (o outboxPages) raw(w http.ResponseWriter, r *http.Request) {
+	m, ok := o.find(w, r)
+	if !ok {
+		return
+	}
+	secureHeaders(w)
+	w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+	w.Write(m.Data)
+}

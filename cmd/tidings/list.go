@@ -1,0 +1,284 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"strings"
+
+	"github.com/spf13/cobra"
+	"golang.org/x/text/width"
+
+	"github.com/tidings/tidings"
+	"github.com/tidings/tidings/subscribers"
+)
+
+// store opens the database and returns the subscribers store on it.
+func (a *App) store(ctx context.Context) (*subscribers.Store, error) {
+	d, err := a.DB(ctx)
+	if err != nil {
+		return nil, err
+	}
+	return subscribers.NewStore(d), nil
+}
+
+// subcommandArgs is the Args of a command group: a word that is not one of
+// its subcommands, or no subcommand at all, is a usage error naming them.
+func subcommandArgs(names string) cobra.PositionalArgs {
+	return func(cmd *cobra.Command, args []string) error {
+		if len(args) == 0 {
+			return usagef("%s: want a subcommand: %s", cmd.CommandPath(), names)
+		}
+		return usagef("%s: unknown subcommand %q: want %s", cmd.CommandPath(), args[0], names)
+	}
+}
+
+// listFlag adds --list, which may be left out when there is one list.
+func listFlag(c *cobra.Command, v *string) {
+	c.Flags().StringVar(v, "list", "", "list slug (optional when the database holds one list)")
+}
+
+func newListCmd(a *App) *cobra.Command {
+	c := &cobra.Command{
+		Use:   "list",
+		Short: "Manage lists (newsletters)",
+		Args:  subcommandArgs("add, ls, set or rm"),
+		RunE:  func(*cobra.Command, []string) error { return nil },
+	}
+	c.AddCommand(newListAddCmd(a), newListLsCmd(a), newListSetCmd(a), newListRmCmd(a))
+	return c
+}
+
+// listFlags are the settings of a list shared by add and set.
+type listFlags struct {
+	name, from, lang, tz, replyTo, address string
+}
+
+func (f *listFlags) bind(c *cobra.Command) {
+	c.Flags().StringVar(&f.name, "name", "", "display name, e.g. 科技情报")
+	c.Flags().StringVar(&f.from, "from", "", `sender, "Name <addr@example.org>"`)
+	c.Flags().StringVar(&f.lang, "lang", "", "language of reader-facing text: zh or en (default en)")
+	c.Flags().StringVar(&f.tz, "tz", "", "IANA time zone, e.g. Asia/Shanghai (default UTC)")
+	c.Flags().StringVar(&f.replyTo, "reply-to", "", "Reply-To address")
+	c.Flags().StringVar(&f.address, "address", "", "postal address shown in every mail")
+}
+
+// apply copies the flags that were given onto l.
+func (f *listFlags) apply(c *cobra.Command, l *tidings.List) int {
+	n := 0
+	set := func(flag string, dst *string, v string) {
+		if c.Flags().Changed(flag) {
+			*dst = v
+			n++
+		}
+	}
+	set("name", &l.Name, f.name)
+	set("from", &l.From, f.from)
+	lang := string(l.Lang)
+	set("lang", &lang, f.lang)
+	l.Lang = tidings.Lang(lang)
+	set("tz", &l.TZ, f.tz)
+	set("reply-to", &l.ReplyTo, f.replyTo)
+	set("address", &l.Address, f.address)
+	return n
+}
+
+func newListAddCmd(a *App) *cobra.Command {
+	var f listFlags
+	c := &cobra.Command{
+		Use:   "add SLUG --name NAME --from \"Name <addr@example.org>\"",
+		Short: "Create a list",
+		Args:  exactArgs(1, "SLUG"),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if f.name == "" || f.from == "" {
+				return usagef("list add: --name and --from are required")
+			}
+			s, err := a.store(cmd.Context())
+			if err != nil {
+				return err
+			}
+			l := &tidings.List{Slug: args[0]}
+			f.apply(cmd, l)
+			if err := s.CreateList(cmd.Context(), l); err != nil {
+				return err
+			}
+			fmt.Fprintf(a.Stdout, "created list %s (%s, %s)\n", l.Slug, l.Lang, l.TZ)
+			return nil
+		},
+	}
+	f.bind(c)
+	return c
+}
+
+type listJSON struct {
+	Slug        string `json:"slug"`
+	Name        string `json:"name"`
+	From        string `json:"from"`
+	Lang        string `json:"lang"`
+	TZ          string `json:"tz"`
+	ReplyTo     string `json:"reply_to"`
+	Address     string `json:"address"`
+	Subscribers int    `json:"subscribers"`
+}
+
+func newListLsCmd(a *App) *cobra.Command {
+	var asJSON bool
+	c := &cobra.Command{
+		Use:   "ls",
+		Short: "List the lists with their confirmed subscribers",
+		Args:  exactArgs(0, "no arguments"),
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			s, err := a.store(cmd.Context())
+			if err != nil {
+				return err
+			}
+			lists, err := s.Lists(cmd.Context())
+			if err != nil {
+				return err
+			}
+			if asJSON {
+				out := make([]listJSON, 0, len(lists))
+				for _, l := range lists {
+					out = append(out, listJSON{l.Slug, l.Name, l.From, string(l.Lang), l.TZ, l.ReplyTo, l.Address, l.Subscribers})
+				}
+				return a.printJSON(out)
+			}
+			if len(lists) == 0 {
+				fmt.Fprintln(a.Stderr, "no lists yet: create one with tidings list add")
+				return nil
+			}
+			t := newTable(a.Stdout, "SLUG", "NAME", "FROM", "LANG", "TZ", "SUBSCRIBERS")
+			for _, l := range lists {
+				t.row(l.Slug, l.Name, l.From, string(l.Lang), l.TZ, fmt.Sprint(l.Subscribers))
+			}
+			return t.flush()
+		},
+	}
+	jsonFlag(c, &asJSON)
+	return c
+}
+
+func newListSetCmd(a *App) *cobra.Command {
+	var f listFlags
+	c := &cobra.Command{
+		Use:   "set SLUG [--name NAME] [--from FROM] [--lang zh|en] [--tz ZONE] [--reply-to ADDR] [--address TEXT]",
+		Short: "Change a list's settings",
+		Args:  exactArgs(1, "SLUG"),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if f.apply(cmd, &tidings.List{}) == 0 {
+				return usagef("list set: nothing to change: give --name, --from, --lang, --tz, --reply-to or --address")
+			}
+			s, err := a.store(cmd.Context())
+			if err != nil {
+				return err
+			}
+			if err := s.UpdateList(cmd.Context(), args[0], func(l *tidings.List) error { f.apply(cmd, l); return nil }); err != nil {
+				return err
+			}
+			fmt.Fprintf(a.Stdout, "updated list %s\n", args[0])
+			return nil
+		},
+	}
+	f.bind(c)
+	return c
+}
+
+func newListRmCmd(a *App) *cobra.Command {
+	var force bool
+	c := &cobra.Command{
+		Use:   "rm SLUG [--force]",
+		Short: "Delete a list with its topics, issues and subscriptions",
+		Args:  exactArgs(1, "SLUG"),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			s, err := a.store(cmd.Context())
+			if err != nil {
+				return err
+			}
+			if err := s.DeleteList(cmd.Context(), args[0], force); err != nil {
+				return err
+			}
+			fmt.Fprintf(a.Stdout, "deleted list %s\n", args[0])
+			return nil
+		},
+	}
+	c.Flags().BoolVar(&force, "force", false, "delete even while the list has subscribers")
+	return c
+}
+
+// table prints aligned columns for humans. Unlike text/tabwriter it counts
+// East Asian wide characters as two columns, so Chinese names line up. It
+// holds at most sampleRows rows to size the columns, then streams, so a
+// listing of a million subscribers does not sit in memory.
+type table struct {
+	w      io.Writer
+	widths []int
+	buf    [][]string
+	fixed  bool
+	err    error
+}
+
+const sampleRows = 1000
+
+func newTable(w io.Writer, header ...string) *table {
+	t := &table{w: w, widths: make([]int, len(header))}
+	t.row(header...)
+	return t
+}
+
+func (t *table) row(cells ...string) {
+	if t.fixed {
+		t.write(cells)
+		return
+	}
+	t.buf = append(t.buf, cells)
+	for i, c := range cells {
+		if i < len(t.widths) {
+			t.widths[i] = max(t.widths[i], displayWidth(c))
+		}
+	}
+	if len(t.buf) > sampleRows {
+		t.flush()
+	}
+}
+
+func (t *table) write(cells []string) {
+	if t.err != nil {
+		return
+	}
+	var b strings.Builder
+	for i, c := range cells {
+		b.WriteString(c)
+		if i < len(cells)-1 {
+			pad := 2
+			if i < len(t.widths) {
+				pad += t.widths[i] - displayWidth(c)
+			}
+			b.WriteString(strings.Repeat(" ", max(pad, 1)))
+		}
+	}
+	_, t.err = io.WriteString(t.w, strings.TrimRight(b.String(), " ")+"\n")
+}
+
+// flush writes the buffered rows; later rows are written at once.
+func (t *table) flush() error {
+	for _, r := range t.buf {
+		t.write(r)
+	}
+	t.buf = nil
+	t.fixed = true
+	return t.err
+}
+
+// displayWidth is the number of terminal columns s takes.
+func displayWidth(s string) int {
+	n := 0
+	for _, r := range s {
+		switch width.LookupRune(r).Kind() {
+		case width.EastAsianWide, width.EastAsianFullwidth:
+			n += 2
+		default:
+			n++
+		}
+	}
+	return n
+}

@@ -1,0 +1,476 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/mattn/go-isatty"
+	"github.com/schollz/progressbar/v3"
+	"github.com/spf13/cobra"
+
+	"github.com/tidings/tidings"
+	"github.com/tidings/tidings/db"
+	"github.com/tidings/tidings/issues"
+	"github.com/tidings/tidings/mailer"
+	"github.com/tidings/tidings/render"
+	"github.com/tidings/tidings/subscribers"
+	"github.com/tidings/tidings/token"
+)
+
+// Compile-time checks of the wiring between packages.
+var (
+	_ mailer.Recipients = (*subscribers.Store)(nil)
+	_ mailer.Campaigns  = campaigns{}
+	_ mailer.Composer   = editionComposer{}
+)
+
+// campaigns prepares an issue for the engine: the issue with its
+// articles, its list and topics, and a render.Edition that composes each
+// recipient's message (encoded parts cached per topic combination).
+type campaigns struct {
+	d     *db.DB
+	links tidings.Links
+	now   func() time.Time
+}
+
+func (c campaigns) Campaign(ctx context.Context, issueID int64) (*mailer.Campaign, error) {
+	is, err := issues.NewStore(c.d).Get(ctx, issueID)
+	if err != nil {
+		if errors.Is(err, issues.ErrNotFound) {
+			return nil, fmt.Errorf("issue %d: %w", issueID, mailer.ErrNotFound)
+		}
+		return nil, err
+	}
+	ss := subscribers.NewStore(c.d)
+	l, err := ss.ListByID(ctx, is.ListID)
+	if err != nil {
+		return nil, err
+	}
+	topics, err := ss.Topics(ctx, l.ID)
+	if err != nil {
+		return nil, err
+	}
+	secret, err := c.d.Secret(ctx)
+	if err != nil {
+		return nil, err
+	}
+	r := &render.Renderer{Links: c.links, Signer: token.New(secret), Now: c.now}
+	ed, err := r.Prepare(l, topics, is)
+	if err != nil {
+		return nil, fmt.Errorf("issue %d: %w", issueID, err)
+	}
+	return &mailer.Campaign{IssueID: is.ID, ListID: l.ID, List: l.Slug, Domain: l.Domain(), Composer: editionComposer{ed}}, nil
+}
+
+// editionComposer adapts render.Edition to mailer.Composer, so that
+// mailer does not import render.
+type editionComposer struct{ e *render.Edition }
+
+func (c editionComposer) Combination(rc tidings.Recipient) (string, int) { return c.e.Combination(rc) }
+
+func (c editionComposer) Compose(w io.Writer, rc tidings.Recipient, o mailer.ComposeOptions) (string, error) {
+	mi, err := c.e.WriteMessage(w, rc, render.MessageOptions{To: o.To, Test: o.Test})
+	return mi.MessageID, err
+}
+
+func (c editionComposer) ReturnPath(rc tidings.Recipient) string { return c.e.ReturnPath(rc) }
+
+// relays parses the configured SMTP URLs; a bad one is a usage error
+// that names it (without its password).
+func (a *App) relays() ([]mailer.Relay, error) {
+	rs, err := mailer.ParseRelayURLs(a.cfg.SMTPURLs)
+	if err != nil {
+		return nil, usagef("%v", err)
+	}
+	return rs, nil
+}
+
+func (a *App) dkim() (*mailer.DKIM, error) {
+	if a.cfg.DKIMKey == "" {
+		if a.cfg.DKIMSelector != "" {
+			return nil, usagef("--dkim-selector without --dkim-key")
+		}
+		return nil, nil
+	}
+	k, err := mailer.LoadDKIM(a.cfg.DKIMKey, a.cfg.DKIMSelector)
+	if err != nil {
+		return nil, usagef("%v", err)
+	}
+	return k, nil
+}
+
+// sendLogger is slog on stderr: text on a terminal, JSON otherwise,
+// unless --log-format says.
+func (a *App) sendLogger() (*slog.Logger, error) {
+	format := a.cfg.LogFormat
+	if format == "" {
+		format = "json"
+		if a.stderrIsTerminal() {
+			format = "text"
+		}
+	}
+	switch format {
+	case "text":
+		return slog.New(slog.NewTextHandler(a.Stderr, nil)), nil
+	case "json":
+		return slog.New(slog.NewJSONHandler(a.Stderr, nil)), nil
+	}
+	return nil, usagef("--log-format %q: want text or json", format)
+}
+
+func (a *App) stderrIsTerminal() bool {
+	f, ok := a.Stderr.(*os.File)
+	return ok && (isatty.IsTerminal(f.Fd()) || isatty.IsCygwinTerminal(f.Fd()))
+}
+
+// engineTuning are hidden knobs (TIDINGS_SEND_*), for tests and unusual
+// relays: lease length, backoff, attempts, poll interval.
+func (a *App) engineTuning(cfg *mailer.Config) error {
+	dur := func(name string, dst *time.Duration) error {
+		if v := strings.TrimSpace(a.Getenv(name)); v != "" {
+			d, err := time.ParseDuration(v)
+			if err != nil || d <= 0 {
+				return usagef("%s=%q: want a duration like 30s", name, v)
+			}
+			*dst = d
+		}
+		return nil
+	}
+	num := func(name string, dst *int) error {
+		if v := strings.TrimSpace(a.Getenv(name)); v != "" {
+			n, err := strconv.Atoi(v)
+			if err != nil || n <= 0 {
+				return usagef("%s=%q: want a whole number ≥ 1", name, v)
+			}
+			*dst = n
+		}
+		return nil
+	}
+	return firstErr(
+		dur("TIDINGS_SEND_LEASE", &cfg.LeaseTTL),
+		dur("TIDINGS_SEND_BACKOFF", &cfg.Backoff),
+		dur("TIDINGS_SEND_POLL", &cfg.Poll),
+		dur("TIDINGS_SEND_TIMEOUT", &cfg.Timeouts.Command),
+		num("TIDINGS_SEND_ATTEMPTS", &cfg.MaxAttempts),
+		num("TIDINGS_SEND_PER_CONN", &cfg.MessagesPerConn),
+		num("TIDINGS_BOUNCE_LIMIT", &cfg.BounceLimit),
+	)
+}
+
+// newEngine builds the delivery engine from the configuration; serve and
+// demo use it too.
+func (a *App) newEngine(ctx context.Context) (*mailer.Engine, error) {
+	d, err := a.DB(ctx)
+	if err != nil {
+		return nil, err
+	}
+	relays, err := a.relays()
+	if err != nil {
+		return nil, err
+	}
+	k, err := a.dkim()
+	if err != nil {
+		return nil, err
+	}
+	log, err := a.sendLogger()
+	if err != nil {
+		return nil, err
+	}
+	cfg := mailer.Config{
+		Relays: relays, Concurrency: a.cfg.Concurrency, Rate: a.cfg.Rate, DKIM: k,
+		Now: a.Now, Logger: log,
+	}
+	if err := a.engineTuning(&cfg); err != nil {
+		return nil, err
+	}
+	deps := mailer.Deps{
+		DB:         d,
+		Campaigns:  campaigns{d: d, links: tidings.Links{Base: a.cfg.BaseURL}, now: a.Now},
+		Recipients: subscribers.NewStore(d),
+	}
+	return mailer.New(cfg, deps), nil
+}
+
+// newMailSender is the one-off sender for transactional mail
+// (confirmations, replies to inbound mail).
+func (a *App) newMailSender(ctx context.Context) (*mailer.OneOff, error) {
+	relays, err := a.relays()
+	if err != nil {
+		return nil, err
+	}
+	k, err := a.dkim()
+	if err != nil {
+		return nil, err
+	}
+	log, err := a.sendLogger()
+	if err != nil {
+		return nil, err
+	}
+	return mailer.NewOneOff(relays, mailer.OneOffOptions{DKIM: k, Logger: log}), nil
+}
+
+func parseIssueID(cmd *cobra.Command, s string) (int64, error) {
+	id, err := strconv.ParseInt(s, 10, 64)
+	if err != nil || id < 1 {
+		return 0, usagef("%s: issue ID %q: want a positive whole number (see tidings issue ls)", cmd.CommandPath(), s)
+	}
+	return id, nil
+}
+
+func newSendCmd(a *App) *cobra.Command {
+	var dry, retry, asJSON bool
+	var testTo, as string
+	c := &cobra.Command{
+		Use:   "send ID",
+		Short: "Send an issue to every confirmed subscriber now, and wait",
+		Long: `Send an issue to every confirmed subscriber of its list, each with only the
+articles of their topics. The recipient set is fixed when the send starts;
+a send that was interrupted, killed or paused resumes where it stopped when
+you run the same command again.
+
+Ctrl-C finishes the messages in flight, leaves the rest pending and exits
+with status 1; run 'tidings send ID' again to resume.`,
+		Args: exactArgs(1, "ID"),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			id, err := parseIssueID(cmd, args[0])
+			if err != nil {
+				return err
+			}
+			if as != "" && testTo == "" {
+				return usagef("send: --as needs --test-to")
+			}
+			if testTo != "" && (dry || retry) {
+				return usagef("send: --test-to cannot be combined with --dry-run or --retry-failed")
+			}
+			ctx := cmd.Context()
+			if testTo == "" && !dry && len(a.cfg.SMTPURLs) == 0 {
+				return usagef("send: no SMTP relay: set --smtp-url or TIDINGS_SMTP_URL (e.g. smtp://user:pass@mail.example.org:587)")
+			}
+			if testTo != "" && len(a.cfg.SMTPURLs) == 0 {
+				return usagef("send: no SMTP relay: set --smtp-url or TIDINGS_SMTP_URL")
+			}
+			e, err := a.newEngine(ctx)
+			if err != nil {
+				return err
+			}
+			switch {
+			case dry:
+				return a.dryRun(ctx, e, id, asJSON)
+			case testTo != "":
+				return a.testSend(ctx, e, id, testTo, as)
+			}
+			return a.send(ctx, e, id, retry, asJSON)
+		},
+	}
+	c.Flags().BoolVar(&dry, "dry-run", false, "render every message and count them per topic combination; send nothing")
+	c.Flags().StringVar(&testTo, "test-to", "", "send one test copy to this address instead (not logged)")
+	c.Flags().StringVar(&as, "as", "", "with --test-to: compose the copy as this subscriber would get it")
+	c.Flags().BoolVar(&retry, "retry-failed", false, "send again to recipients whose delivery failed temporarily or for a server-side reason")
+	jsonFlag(c, &asJSON)
+	return c
+}
+
+func (a *App) dryRun(ctx context.Context, e *mailer.Engine, id int64, asJSON bool) error {
+	rep, err := e.DryRun(ctx, id)
+	if err != nil {
+		return err
+	}
+	if asJSON {
+		return a.printJSON(map[string]any{
+			"issue": rep.IssueID, "recipients": rep.Recipients, "messages": rep.Messages,
+			"skipped": rep.Skipped, "bytes": rep.Bytes, "combinations": rep.Combinations,
+		})
+	}
+	fmt.Fprintf(a.Stdout, "issue %d (dry run): %d messages would be sent, %d skipped (no article for their topics), %d confirmed subscribers, %.1f KB average\n",
+		rep.IssueID, rep.Messages, rep.Skipped, rep.Recipients, avgKB(rep.Bytes, rep.Messages))
+	fmt.Fprintf(a.Stdout, "%-40s %8s %10s\n", "TOPICS", "ARTICLES", "RECIPIENTS")
+	for _, c := range rep.Combinations {
+		k := c.Key
+		if k == "" {
+			k = "(none)"
+		}
+		fmt.Fprintf(a.Stdout, "%-40s %8d %10d\n", k, c.Articles, c.Recipients)
+	}
+	return nil
+}
+
+func avgKB(b int64, n int) float64 {
+	if n == 0 {
+		return 0
+	}
+	return float64(b) / float64(n) / 1024
+}
+
+// testSend sends one copy to addr, as subscriber asEmail would get it
+// (or as a reader of every topic).
+func (a *App) testSend(ctx context.Context, e *mailer.Engine, id int64, addr, asEmail string) error {
+	to, err := tidings.ParseEmail(addr)
+	if err != nil {
+		return usagef("send --test-to: %v", err)
+	}
+	var rc *tidings.Recipient
+	if asEmail != "" {
+		d, err := a.DB(ctx)
+		if err != nil {
+			return err
+		}
+		is, err := issues.NewStore(d).Get(ctx, id)
+		if err != nil {
+			return fmt.Errorf("issue %d: %w", id, err)
+		}
+		sub, err := subscribers.NewStore(d).Get(ctx, asEmail)
+		if err != nil {
+			return fmt.Errorf("send --as %s: %w", asEmail, err)
+		}
+		for _, s := range sub.Subscriptions {
+			if s.ListID == is.ListID {
+				rc = &tidings.Recipient{SubscriberID: sub.ID, Email: sub.Email, Name: sub.Name, AllTopics: s.AllTopics, Topics: s.Topics}
+			}
+		}
+		if rc == nil {
+			return fmt.Errorf("send --as %s: not subscribed to the issue's list", asEmail)
+		}
+	}
+	mid, err := e.SendTest(ctx, id, to.Addr, rc)
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(a.Stdout, "sent a test copy of issue %d to %s (%s)\n", id, to.Addr, mid)
+	return nil
+}
+
+func (a *App) send(ctx context.Context, e *mailer.Engine, id int64, retry, asJSON bool) error {
+	progress, done := a.progress(id)
+	rep, err := e.Send(ctx, id, mailer.SendOptions{RetryFailed: retry, Progress: progress})
+	done()
+	switch {
+	case errors.Is(err, mailer.ErrPaused):
+		return fmt.Errorf("send of issue %d paused: %s; %d pending; fix the cause and run 'tidings send %d' to resume", id, rep.Reason, rep.Pending, id)
+	case errors.Is(err, mailer.ErrInterrupted):
+		return fmt.Errorf("interrupted: %d pending; run 'tidings send %d' to resume", rep.Pending, id)
+	case err != nil:
+		return err
+	}
+	if asJSON {
+		return a.printJSON(statusJSON{Issue: id, Counts: rep.Counts, State: "done"})
+	}
+	fmt.Fprintf(a.Stdout, "issue %d: %d sent, %d failed, %d bounced, %d skipped (%d recipients)\n",
+		id, rep.Sent, rep.Failed, rep.Bounced, rep.Skipped, rep.Total)
+	if rep.Failed+rep.Bounced > 0 {
+		fmt.Fprintf(a.Stdout, "see 'tidings status %d' for the failures; 'tidings send %d --retry-failed' retries the temporary ones\n", id, id)
+	}
+	return nil
+}
+
+// progress shows a bar with rate and ETA on a terminal, and a log line
+// every few seconds otherwise.
+func (a *App) progress(id int64) (func(mailer.Counts), func()) {
+	if a.stderrIsTerminal() {
+		var bar *progressbar.ProgressBar
+		return func(c mailer.Counts) {
+				if bar == nil {
+					bar = progressbar.NewOptions(c.Total,
+						progressbar.OptionSetWriter(a.Stderr),
+						progressbar.OptionSetDescription(fmt.Sprintf("issue %d", id)),
+						progressbar.OptionShowCount(),
+						progressbar.OptionShowIts(),
+						progressbar.OptionSetItsString("msg"),
+						progressbar.OptionSetPredictTime(true),
+						progressbar.OptionThrottle(200*time.Millisecond),
+						progressbar.OptionClearOnFinish())
+				}
+				bar.Set(c.Done())
+			}, func() {
+				if bar != nil {
+					bar.Finish()
+				}
+			}
+	}
+	log, err := a.sendLogger()
+	if err != nil {
+		log = slog.New(slog.NewTextHandler(a.Stderr, nil))
+	}
+	var last time.Time
+	start := time.Now()
+	return func(c mailer.Counts) {
+		if time.Since(last) < 5*time.Second {
+			return
+		}
+		last = time.Now()
+		log.Info("progress", "issue", id, "done", c.Done(), "total", c.Total, "sent", c.Sent, "failed", c.Failed,
+			"pending", c.Pending, "elapsed", time.Since(start).Round(time.Second).String())
+	}, func() {}
+}
+
+func newDKIMCmd(a *App) *cobra.Command {
+	c := &cobra.Command{Use: "dkim", Short: "DKIM signing keys"}
+	var selector, kind, out, domain string
+	keygen := &cobra.Command{
+		Use:   "keygen --selector S [--type rsa|ed25519] [--out FILE] [--domain D]",
+		Short: "Write a new DKIM private key and print the DNS TXT record to publish",
+		Args:  exactArgs(0, "no arguments"),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if selector == "" || strings.ContainsAny(selector, " ./@") {
+				return usagef("dkim keygen: --selector %q: want a DNS label such as s2024", selector)
+			}
+			if out == "" {
+				out = selector + ".dkim.pem"
+			}
+			pemKey, txt, err := mailer.GenerateDKIMKey(kind)
+			if err != nil {
+				return usagef("dkim keygen: %v", err)
+			}
+			// O_EXCL: never overwrite a key that may be published already.
+			f, err := os.OpenFile(out, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
+			if err != nil {
+				return fmt.Errorf("dkim keygen: %w", err)
+			}
+			if _, err := f.Write(pemKey); err != nil {
+				f.Close()
+				os.Remove(out)
+				return fmt.Errorf("dkim keygen: write %s: %w", out, err)
+			}
+			if err := f.Close(); err != nil {
+				os.Remove(out)
+				return fmt.Errorf("dkim keygen: write %s: %w", out, err)
+			}
+			if domain == "" {
+				domain = a.singleListDomain(cmd.Context())
+			}
+			fmt.Fprintf(a.Stdout, "wrote %s (private key, mode 0600: keep it secret)\n", out)
+			fmt.Fprintf(a.Stdout, "publish this DNS TXT record:\n\n%s\n\n", mailer.ZoneLine(selector, domain, txt))
+			fmt.Fprintf(a.Stdout, "then send with --dkim-key %s --dkim-selector %s (or TIDINGS_DKIM_KEY / TIDINGS_DKIM_SELECTOR)\n", out, selector)
+			return nil
+		},
+	}
+	keygen.Flags().StringVar(&selector, "selector", "", "DKIM selector, e.g. s2024 (required)")
+	keygen.Flags().StringVar(&kind, "type", "rsa", "key type: rsa (2048 bits) or ed25519")
+	keygen.Flags().StringVar(&out, "out", "", "file for the private key (default SELECTOR.dkim.pem); never overwritten")
+	keygen.Flags().StringVar(&domain, "domain", "", "signing domain for the record's name (default: the From domain when the database holds one list)")
+	c.AddCommand(keygen)
+	return c
+}
+
+// singleListDomain is the From domain of the only list, if there is
+// exactly one and the database exists; "" otherwise.
+func (a *App) singleListDomain(ctx context.Context) string {
+	if _, err := os.Stat(a.cfg.DBPath); err != nil {
+		return ""
+	}
+	d, err := a.DB(ctx)
+	if err != nil {
+		return ""
+	}
+	ls, err := subscribers.NewStore(d).Lists(ctx)
+	if err != nil || len(ls) != 1 {
+		return ""
+	}
+	return ls[0].Domain()
+}

@@ -1,0 +1,327 @@
+//go:build h6pending
+
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"net/url"
+	"os"
+	"path/filepath"
+	"regexp"
+	"sync/atomic"
+	"time"
+
+	"github.com/mattn/go-isatty"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+	"github.com/spf13/cobra"
+
+	"github.com/tidings/tidings/mailer"
+	"github.com/tidings/tidings/schedule"
+	"github.com/tidings/tidings/smtpsink"
+)
+
+// The engine satisfies what the scheduler needs through engineSender.
+var _ schedule.Sender = engineSender{}
+
+// engineSender adapts the delivery engine to schedule.Sender.
+type engineSender struct{ e *mailer.Engine }
+
+func (s engineSender) Send(ctx context.Context, issueID int64) error {
+	_, err := s.e.Send(ctx, issueID, mailer.SendOptions{})
+	return err
+}
+
+// daemonOptions are what serve and demo vary in the one daemon code path.
+type daemonOptions struct {
+	grace           time.Duration
+	shutdownTimeout time.Duration
+	outbox          string // write .eml files to this directory instead of relaying
+	// listener, when set, is used instead of listening on --http (demo).
+	listener net.Listener
+	// routes adds handlers beside the reader pages (demo: /outbox).
+	routes func(mux *http.ServeMux)
+	// afterSend is told about every send the scheduler finishes (demo --once).
+	afterSend func(issueID int64, status string, err error)
+	// started is called once everything runs, with the HTTP address.
+	started func(addr string)
+	logger  *slog.Logger
+}
+
+func newServeCmd(a *App) *cobra.Command {
+	o := daemonOptions{}
+	c := &cobra.Command{
+		Use:   "serve",
+		Short: "Run the daemon: schedules, sending and the reader web pages, until SIGINT/SIGTERM",
+		Long: `serve runs the scheduler (one-off and recurring schedules, catch-up of runs
+missed while down, resumption of interrupted sends), the sender and the
+reader web pages with GET /healthz and GET /metrics (Prometheus).
+
+Several serve processes may share one database: one holds the sender lease
+and sends, the others wait and take over within seconds of its death.
+
+On SIGINT or SIGTERM it starts no new work, lets SMTP transactions in
+flight finish (at most --shutdown-timeout), records everything and exits 0.
+
+It needs --smtp-url and --base-url (or TIDINGS_SMTP_URL, TIDINGS_BASE_URL),
+unless --outbox DIR is given: then every message is written to DIR as an
+.eml file and nothing is sent.`,
+		Args: exactArgs(0, "no arguments"),
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			return a.runDaemon(cmd.Context(), o)
+		},
+	}
+	c.Flags().DurationVar(&o.grace, "grace", schedule.DefaultGrace, "catch-up window: a run missed while down happens at start when less late than this")
+	c.Flags().DurationVar(&o.shutdownTimeout, "shutdown-timeout", 30*time.Second, "at shutdown, how long to wait for messages in flight")
+	c.Flags().StringVar(&o.outbox, "outbox", "", "write each message as an .eml file in DIR instead of sending (testing)")
+	a.inboundFlags(c)
+	return c
+}
+
+// newLogger is slog as --log-format asks: text on a terminal, JSON
+// otherwise, unless set.
+func (a *App) newLogger() (*slog.Logger, error) {
+	format := a.cfg.LogFormat
+	if format == "" {
+		format = "json"
+		if f, ok := a.Stderr.(*os.File); ok && (isatty.IsTerminal(f.Fd()) || isatty.IsCygwinTerminal(f.Fd())) {
+			format = "text"
+		}
+	}
+	switch format {
+	case "text":
+		return slog.New(slog.NewTextHandler(a.Stderr, nil)), nil
+	case "json":
+		return slog.New(slog.NewJSONHandler(a.Stderr, nil)), nil
+	}
+	return nil, usagef("--log-format %q: want text or json", format)
+}
+
+// checkDaemonConfig refuses to start without a usable relay and base URL.
+func (a *App) checkDaemonConfig() error {
+	if len(a.cfg.SMTPURLs) == 0 {
+		return usagef("serve: no SMTP relay: set --smtp-url or TIDINGS_SMTP_URL (e.g. smtp://user:pass@mail.example.org:587), or give --outbox DIR to write .eml files instead")
+	}
+	if _, err := mailer.ParseRelayURLs(a.cfg.SMTPURLs); err != nil {
+		return usagef("serve: %v", err)
+	}
+	if a.cfg.BaseURL == "" {
+		return usagef("serve: no base URL: set --base-url or TIDINGS_BASE_URL to the public address of this server (e.g. https://news.example.org), used in every link in mail")
+	}
+	u, err := url.Parse(a.cfg.BaseURL)
+	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" || u.RawQuery != "" || u.Fragment != "" {
+		return usagef("serve: base URL %q: want http(s)://host[:port][/path]", a.cfg.BaseURL)
+	}
+	return nil
+}
+
+// runDaemon is the daemon: serve runs it as configured, demo with a
+// capturing SMTP server and extra pages. It returns nil after a graceful
+// shutdown when ctx is cancelled.
+func (a *App) runDaemon(ctx context.Context, o daemonOptions) error {
+	log := o.logger
+	if log == nil {
+		l, err := a.newLogger()
+		if err != nil {
+			return err
+		}
+		log = l
+	}
+	if o.grace <= 0 {
+		o.grace = schedule.DefaultGrace
+	}
+	if o.shutdownTimeout <= 0 {
+		o.shutdownTimeout = 30 * time.Second
+	}
+	ln := o.listener
+	if o.outbox != "" {
+		if ln == nil {
+			l, err := net.Listen("tcp", a.cfg.HTTPAddr)
+			if err != nil {
+				return fmt.Errorf("serve: listen on %s (--http): %w", a.cfg.HTTPAddr, err)
+			}
+			ln = l
+		}
+		sink, err := startOutbox(o.outbox, log)
+		if err != nil {
+			ln.Close()
+			return err
+		}
+		defer sink.Close()
+		a.cfg.SMTPURLs = []string{"smtp://" + sink.Addr + "?tls=none"}
+		if a.cfg.BaseURL == "" {
+			a.cfg.BaseURL = "http://" + ln.Addr().String()
+		}
+		log.Warn("OUTBOX MODE: nothing is sent; every message is written to a file instead", "dir", o.outbox)
+	}
+	if err := a.checkDaemonConfig(); err != nil {
+		if ln != nil {
+			ln.Close()
+		}
+		return err
+	}
+	if ln == nil {
+		l, err := net.Listen("tcp", a.cfg.HTTPAddr)
+		if err != nil {
+			return fmt.Errorf("serve: listen on %s (--http): %w", a.cfg.HTTPAddr, err)
+		}
+		ln = l
+	}
+	defer ln.Close()
+
+	d, err := a.DB(ctx)
+	if err != nil {
+		return err
+	}
+	eng, err := a.newEngine(ctx)
+	if err != nil {
+		return err
+	}
+	webh, err := a.newWebServer(ctx)
+	if err != nil {
+		return err
+	}
+	metrics := schedule.NewMetrics(d)
+	sched := schedule.New(schedule.Config{
+		DB: d, Sender: engineSender{eng}, Now: a.Now, Grace: o.grace,
+		Logger: log, Metrics: metrics, AfterSend: o.afterSend,
+	})
+
+	mux := http.NewServeMux()
+	mux.Handle("/", webh)
+	var stopping atomic.Bool
+	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "application/json")
+		w.Header().Set("Cache-Control", "no-store")
+		role := "standby"
+		if sched.Leader() {
+			role = "sender"
+		}
+		if err := d.R.PingContext(r.Context()); err != nil || stopping.Load() {
+			w.WriteHeader(http.StatusServiceUnavailable)
+			fmt.Fprintf(w, `{"status":"unavailable","role":%q}`+"\n", role)
+			return
+		}
+		fmt.Fprintf(w, `{"status":"ok","role":%q}`+"\n", role)
+	})
+	mux.Handle("GET /metrics", promhttp.HandlerFor(metrics.Registry, promhttp.HandlerOpts{Registry: metrics.Registry}))
+	if o.routes != nil {
+		o.routes(mux)
+	}
+	srv := &http.Server{
+		Handler:           mux,
+		ReadHeaderTimeout: 10 * time.Second,
+		IdleTimeout:       2 * time.Minute,
+		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
+		BaseContext:       func(net.Listener) context.Context { return context.WithoutCancel(ctx) },
+	}
+
+	stopInbound, err := a.startInbound(ctx, d, log)
+	if err != nil {
+		return fmt.Errorf("serve: inbound: %w", err)
+	}
+	serveErr := make(chan error, 1)
+	go func() { serveErr <- srv.Serve(ln) }()
+	schedCtx, cancelSched := context.WithCancel(ctx)
+	defer cancelSched()
+	schedDone := make(chan error, 1)
+	go func() { schedDone <- sched.Run(schedCtx) }()
+
+	relays, _ := mailer.ParseRelayURLs(a.cfg.SMTPURLs)
+	relayNames := make([]string, len(relays))
+	for i, r := range relays {
+		relayNames[i] = r.Redacted()
+	}
+	log.Info("tidings serving", "http", ln.Addr().String(), "base_url", a.cfg.BaseURL, "db", d.Path,
+		"relays", relayNames, "grace", o.grace, "owner", sched.Owner())
+	if o.started != nil {
+		o.started(ln.Addr().String())
+	}
+
+	var errs []error
+	select {
+	case <-ctx.Done():
+		log.Info("shutting down: no new sends; waiting for messages in flight", "timeout", o.shutdownTimeout)
+	case err := <-serveErr:
+		errs = append(errs, fmt.Errorf("serve: http: %w", err))
+		serveErr <- nil
+	case err := <-schedDone:
+		errs = append(errs, fmt.Errorf("serve: scheduler stopped: %v", err))
+		schedDone <- nil
+	}
+	stopping.Store(true)
+	cancelSched()
+	deadline := time.Now().Add(o.shutdownTimeout)
+	timer := time.NewTimer(o.shutdownTimeout)
+	defer timer.Stop()
+	select {
+	case err := <-schedDone:
+		if err != nil {
+			errs = append(errs, fmt.Errorf("serve: scheduler: %w", err))
+		}
+	case <-timer.C:
+		errs = append(errs, fmt.Errorf("serve: a send was still running after %s (--shutdown-timeout); its unfinished deliveries resume at the next start", o.shutdownTimeout))
+	}
+	hctx, cancel := context.WithDeadline(context.WithoutCancel(ctx), later(deadline, time.Now().Add(5*time.Second)))
+	defer cancel()
+	if err := srv.Shutdown(hctx); err != nil {
+		errs = append(errs, fmt.Errorf("serve: http shutdown: %w", err))
+	}
+	if err := stopInbound(hctx); err != nil {
+		errs = append(errs, fmt.Errorf("serve: inbound shutdown: %w", err))
+	}
+	if err := d.Checkpoint(hctx); err != nil {
+		log.Warn("checkpoint at shutdown failed", "err", err)
+	}
+	if len(errs) > 0 {
+		return errors.Join(errs...)
+	}
+	log.Info("stopped cleanly")
+	return nil
+}
+
+func later(a, b time.Time) time.Time {
+	if a.After(b) {
+		return a
+	}
+	return b
+}
+
+var unsafeName = regexp.MustCompile(`[^A-Za-z0-9@._+-]+`)
+
+// startOutbox is the --outbox transport: a loopback SMTP server that the
+// engine relays to like any other, which writes each message to dir as
+// an .eml file (written to a temporary name, then renamed, so a reader of
+// the directory never sees half a message). The engine stays unaware.
+func startOutbox(dir string, log *slog.Logger) (*smtpsink.Server, error) {
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return nil, fmt.Errorf("outbox %s: %w", dir, err)
+	}
+	var n atomic.Int64
+	return smtpsink.Start(smtpsink.Options{
+		Addr:    "127.0.0.1:0",
+		Domain:  "outbox.localhost",
+		Discard: true,
+		OnData: func(from string, to []string, data []byte) error {
+			rcpt := "unknown"
+			if len(to) > 0 {
+				rcpt = to[0]
+			}
+			name := fmt.Sprintf("%s-%06d-%s.eml", time.Now().UTC().Format("20060102T150405"), n.Add(1), unsafeName.ReplaceAllString(rcpt, "_"))
+			tmp := filepath.Join(dir, "."+name+".tmp")
+			if err := os.WriteFile(tmp, data, 0o644); err != nil {
+				log.Error("outbox: write failed", "file", tmp, "err", err)
+				return smtpsink.Reply(451, "4.3.0", "outbox write failed")
+			}
+			if err := os.Rename(tmp, filepath.Join(dir, name)); err != nil {
+				log.Error("outbox: rename failed", "file", name, "err", err)
+				return smtpsink.Reply(451, "4.3.0", "outbox write failed")
+			}
+			return nil
+		},
+	})
+}

@@ -1,0 +1,388 @@
+//go:build h6pending
+
+package main
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/tidings/tidings/db"
+	"github.com/tidings/tidings/smtpsink"
+)
+
+// buildTidings compiles the command into t.TempDir() for process tests.
+func buildTidings(t *testing.T) string {
+	t.Helper()
+	bin := filepath.Join(t.TempDir(), "tidings")
+	cmd := exec.Command("go", "build", "-tags", os.Getenv("H6TAGS"), "-o", bin, ".") // H6TAGS: REMOVE
+	if out, err := cmd.CombinedOutput(); err != nil {
+		t.Fatalf("go build: %v\n%s", err, out)
+	}
+	return bin
+}
+
+// cleanEnv is a child's environment without the developer's TIDINGS_*.
+func cleanEnv(extra ...string) []string {
+	env := []string{"PATH=" + os.Getenv("PATH"), "HOME=" + os.Getenv("HOME"), "TZ=UTC"}
+	return append(env, extra...)
+}
+
+func freeAddr(t *testing.T) string {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	return ln.Addr().String()
+}
+
+// lockedBuffer collects a child's output from its copying goroutine.
+type lockedBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (l *lockedBuffer) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.Write(p)
+}
+
+func (l *lockedBuffer) String() string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.String()
+}
+
+type child struct {
+	cmd    *exec.Cmd
+	stderr *lockedBuffer
+	done   chan error
+}
+
+func startServe(t *testing.T, bin string, args ...string) *child {
+	t.Helper()
+	c := &child{stderr: &lockedBuffer{}, done: make(chan error, 1)}
+	c.cmd = exec.Command(bin, append([]string{"serve"}, args...)...)
+	c.cmd.Env = cleanEnv()
+	c.cmd.Stdout = c.stderr
+	c.cmd.Stderr = c.stderr
+	if err := c.cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	go func() { c.done <- c.cmd.Wait() }()
+	t.Cleanup(func() {
+		if c.cmd.ProcessState == nil {
+			c.cmd.Process.Kill()
+			<-c.done
+		}
+	})
+	return c
+}
+
+// stop sends SIGTERM and returns the exit code.
+func (c *child) stop(t *testing.T) int {
+	t.Helper()
+	c.cmd.Process.Signal(syscall.SIGTERM)
+	select {
+	case err := <-c.done:
+		var ee *exec.ExitError
+		if errors.As(err, &ee) {
+			return ee.ExitCode()
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+		return 0
+	case <-time.After(60 * time.Second):
+		c.cmd.Process.Kill()
+		t.Fatalf("serve did not stop within 60 s after SIGTERM; log:\n%s", c.stderr.String())
+		return -1
+	}
+}
+
+func waitFor(t *testing.T, what string, timeout time.Duration, ok func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(timeout)
+	for !ok() {
+		if time.Now().After(deadline) {
+			t.Fatalf("timed out waiting for %s", what)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+}
+
+func httpGet(url string) (int, string, error) {
+	resp, err := http.Get(url)
+	if err != nil {
+		return 0, "", err
+	}
+	defer resp.Body.Close()
+	b, err := io.ReadAll(resp.Body)
+	return resp.StatusCode, string(b), err
+}
+
+func issueState(t *testing.T, dbPath, id string) string {
+	t.Helper()
+	d, err := db.Open(context.Background(), dbPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer d.Close()
+	var s string
+	if err := d.R.QueryRow(`SELECT status FROM issues WHERE id = ?`, id).Scan(&s); err != nil {
+		t.Fatal(err)
+	}
+	return s
+}
+
+func TestServeRefusesBadConfig(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		args []string
+		want string
+	}{
+		{"no smtp", []string{"serve", "--base-url", "https://news.example.org"}, "--smtp-url"},
+		{"bad smtp", []string{"serve", "--smtp-url", "http://mail.example.org", "--base-url", "https://news.example.org"}, "http://mail.example.org"},
+		{"no base", []string{"serve", "--smtp-url", "smtp://127.0.0.1:2525"}, "--base-url"},
+		{"bad base", []string{"serve", "--smtp-url", "smtp://127.0.0.1:2525", "--base-url", "news.example.org"}, `"news.example.org"`},
+		{"bad log format", []string{"serve", "--smtp-url", "smtp://127.0.0.1:2525", "--base-url", "https://n.example.org", "--log-format", "xml"}, "xml"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			_, errs, code := runCLI(t, testEnv(t), "", tc.args...)
+			if code != 2 || !strings.Contains(errs, tc.want) {
+				t.Errorf("exit %d, stderr %q; want 2 mentioning %q", code, errs, tc.want)
+			}
+		})
+	}
+}
+
+// TestServeProcess runs `tidings serve` as a child process against an
+// in-process SMTP server: a schedule added with the CLI one second ahead
+// is sent; then a second issue's send is stopped with SIGTERM half-way
+// (exit 0), and after a restart it finishes with every reader getting
+// exactly one copy.
+func TestServeProcess(t *testing.T) {
+	if testing.Short() {
+		t.Skip("process test")
+	}
+	bin := buildTidings(t)
+	env := testEnv(t)
+	dbPath := env["TIDINGS_DB"]
+	mustRunCLI(t, env, "list", "add", "keji", "--name", "科技情报", "--from", "科技情报 <news@example.org>", "--lang", "zh", "--tz", "Asia/Shanghai")
+	var csv strings.Builder
+	const readers = 40
+	for i := range readers {
+		fmt.Fprintf(&csv, "reader%02d@example.org,Reader %d\n", i, i)
+	}
+	mustRunCLI(t, env, "sub", "import", writeTestFile(t, "subs.csv", []byte(csv.String())))
+	sample, err := os.ReadFile("../../testdata/keji-qingbao-2024-07.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	first := strings.TrimSpace(mustRunCLI(t, env, "issue", "import", writeTestFile(t, "7.md", sample)))
+	second := strings.TrimSpace(mustRunCLI(t, env, "issue", "import", writeTestFile(t, "8.md", bytes.ReplaceAll(sample, []byte("第7期"), []byte("第8期")))))
+
+	var slow atomic.Bool
+	sink, err := smtpsink.Start(smtpsink.Options{OnData: func(string, []string, []byte) error {
+		if slow.Load() {
+			time.Sleep(150 * time.Millisecond)
+		}
+		return nil
+	}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer sink.Close()
+	httpAddr := freeAddr(t)
+	args := []string{"--db", dbPath, "--smtp-url", "smtp://" + sink.Addr + "?tls=none", "--base-url", "http://" + httpAddr,
+		"--http", httpAddr, "--log-format", "json", "--concurrency", "2"}
+	srv := startServe(t, bin, args...)
+	waitFor(t, "/healthz", 20*time.Second, func() bool {
+		code, _, _ := httpGet("http://" + httpAddr + "/healthz")
+		return code == http.StatusOK
+	})
+
+	// A schedule added by the CLI while the daemon runs, one second ahead.
+	mustRunCLI(t, env, "schedule", "add", first, "--at", "+1s")
+	if !sink.Wait(readers, 30*time.Second) {
+		t.Fatalf("got %d of %d messages; log:\n%s", sink.Count(), readers, srv.stderr.String())
+	}
+	waitFor(t, "issue 1 sent", 20*time.Second, func() bool { return issueState(t, dbPath, first) == "sent" })
+	code, health, _ := httpGet("http://" + httpAddr + "/healthz")
+	if code != 200 || !strings.Contains(health, `"status":"ok"`) || !strings.Contains(health, `"role":"sender"`) {
+		t.Errorf("/healthz = %d %s", code, health)
+	}
+	code, metrics, _ := httpGet("http://" + httpAddr + "/metrics")
+	for _, want := range []string{`tidings_messages_sent_total{list="keji"} 40`, `tidings_queue_depth{list="keji"} 0`,
+		`tidings_sender_leader 1`, `tidings_send_duration_seconds_count{list="keji",outcome="done"} 1`, "tidings_last_successful_send_timestamp_seconds"} {
+		if code != 200 || !strings.Contains(metrics, want) {
+			t.Errorf("/metrics lacks %q", want)
+		}
+	}
+
+	// The second issue, slowly; SIGTERM half-way.
+	sink.Reset()
+	slow.Store(true)
+	mustRunCLI(t, env, "schedule", "add", second, "--at", "+1s")
+	if !sink.Wait(5, 30*time.Second) {
+		t.Fatalf("second send did not start; log:\n%s", srv.stderr.String())
+	}
+	if code := srv.stop(t); code != 0 {
+		t.Fatalf("exit code %d after SIGTERM; log:\n%s", code, srv.stderr.String())
+	}
+	atStop := sink.Count()
+	if atStop >= readers {
+		t.Fatalf("the send finished before SIGTERM (%d messages): nothing was interrupted", atStop)
+	}
+	if log := srv.stderr.String(); !strings.Contains(log, `"msg":"stopped cleanly"`) || !strings.Contains(log, `"level":"INFO"`) {
+		t.Errorf("log is not JSON or lacks the clean stop:\n%s", log)
+	}
+	if st := issueState(t, dbPath, second); st != "sending" {
+		t.Fatalf("issue after stop: %q, want sending", st)
+	}
+
+	// Restart: the interrupted send resumes and completes.
+	slow.Store(false)
+	srv2 := startServe(t, bin, args...)
+	waitFor(t, "issue 2 sent", 60*time.Second, func() bool { return issueState(t, dbPath, second) == "sent" })
+	if code := srv2.stop(t); code != 0 {
+		t.Errorf("second daemon exit %d", code)
+	}
+	per := map[string]int{}
+	for _, m := range sink.Messages() {
+		per[m.To[0]]++
+	}
+	for i := range readers {
+		addr := fmt.Sprintf("reader%02d@example.org", i)
+		if per[addr] != 1 {
+			t.Errorf("%s got %d copies of issue 2", addr, per[addr])
+		}
+	}
+	t.Logf("SIGTERM after %d of %d messages; restart sent the rest", atStop, readers)
+}
+
+// TestServeStandbyTakesOver runs two daemons on one database: only one
+// holds the sender role; when it is stopped, the standby takes over.
+func TestServeStandbyTakesOver(t *testing.T) {
+	if testing.Short() {
+		t.Skip("process test")
+	}
+	bin := buildTidings(t)
+	env := testEnv(t)
+	mustRunCLI(t, env, "list", "add", "keji", "--name", "科技情报", "--from", "科技情报 <news@example.org>")
+	sink, err := smtpsink.Start(smtpsink.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer sink.Close()
+	start := func() (*child, string) {
+		addr := freeAddr(t)
+		c := startServe(t, bin, "--db", env["TIDINGS_DB"], "--smtp-url", "smtp://"+sink.Addr+"?tls=none",
+			"--base-url", "http://"+addr, "--http", addr, "--log-format", "json")
+		return c, addr
+	}
+	role := func(addr string) string {
+		_, body, _ := httpGet("http://" + addr + "/healthz")
+		return body
+	}
+	a, addrA := start()
+	waitFor(t, "A sends", 20*time.Second, func() bool { return strings.Contains(role(addrA), `"role":"sender"`) })
+	b, addrB := start()
+	waitFor(t, "B up", 20*time.Second, func() bool { return strings.Contains(role(addrB), `"role":"standby"`) })
+	time.Sleep(2 * time.Second) // B keeps polling: still standby
+	if !strings.Contains(role(addrB), `"role":"standby"`) {
+		t.Fatalf("two senders: B = %s", role(addrB))
+	}
+	if code := a.stop(t); code != 0 {
+		t.Errorf("A exit %d", code)
+	}
+	// A released its lease at stop: B takes over at its next poll.
+	waitFor(t, "B takes over", 20*time.Second, func() bool { return strings.Contains(role(addrB), `"role":"sender"`) })
+	b.stop(t)
+}
+
+func TestDemoOnce(t *testing.T) {
+	if testing.Short() {
+		t.Skip("process test")
+	}
+	bin := buildTidings(t)
+	dir := filepath.Join(t.TempDir(), "demo")
+	run := func(args ...string) (string, string, int) {
+		cmd := exec.Command(bin, args...)
+		cmd.Env = cleanEnv()
+		cmd.Dir = t.TempDir()
+		var out, errb bytes.Buffer
+		cmd.Stdout, cmd.Stderr = &out, &errb
+		done := make(chan error, 1)
+		if err := cmd.Start(); err != nil {
+			t.Fatal(err)
+		}
+		go func() { done <- cmd.Wait() }()
+		select {
+		case <-done:
+		case <-time.After(90 * time.Second):
+			cmd.Process.Kill()
+			t.Fatalf("demo did not finish in 90 s:\n%s\n%s", out.String(), errb.String())
+		}
+		return out.String(), errb.String(), cmd.ProcessState.ExitCode()
+	}
+	for i := range 2 { // the second run reuses (and refreshes) the folder
+		out, errs, code := run("demo", "--once", "--dir", dir)
+		if code != 0 {
+			t.Fatalf("run %d: exit %d\n%s\n%s", i+1, code, out, errs)
+		}
+		rows := map[string]string{}
+		for _, line := range strings.Split(out, "\n") {
+			f := strings.Fields(line)
+			if len(f) >= 2 && strings.Contains(f[0], "@example.") {
+				rows[f[0]] = line
+			}
+		}
+		for email, want := range map[string]string{
+			"wang.fang@example.cn":     "1 2 3 4 5", // all topics
+			"li.na@example.cn":         "养老科技  1",
+			"zhang.wei@example.com":    "生物医药  2",
+			"liu.yang@example.net":     "成果转化  3 4 5",
+			"chen.jing@example.org":    "独角兽与科创  4",
+			"yang.min@example.cn":      "新质生产力  2 4 5",
+			"huang.li@example.cn":      "1 2",
+			"ada.lovelace@example.org": "2",
+		} {
+			if !strings.HasSuffix(strings.TrimSpace(rows[email]), want) {
+				t.Errorf("run %d: row of %s = %q, want it to end with %q", i+1, email, rows[email], want)
+			}
+		}
+		for _, want := range []string{"Sent 31 messages", "Nothing sent to:", "zhao.lei@example.com (no article of 芯片与半导体",
+			"han.mei@example.org (no article", "xu.jing@example.cn (pending)", "lu.di@example.cn (unsubscribed)", "/outbox", "/keji/archive/7", "--once: done."} {
+			if !strings.Contains(out, want) {
+				t.Errorf("run %d: output lacks %q:\n%s", i+1, want, out)
+			}
+		}
+	}
+	// A folder with someone else's files is refused, and left alone.
+	other := t.TempDir()
+	os.WriteFile(filepath.Join(other, "thesis.tex"), []byte("x"), 0o644)
+	_, errs, code := run("demo", "--once", "--dir", other)
+	if code != 1 || !strings.Contains(errs, "thesis.tex") {
+		t.Errorf("foreign folder: exit %d, %q", code, errs)
+	}
+	if _, err := os.Stat(filepath.Join(other, "thesis.tex")); err != nil {
+		t.Errorf("foreign file touched: %v", err)
+	}
+}

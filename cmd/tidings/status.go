@@ -1,0 +1,83 @@
+package main
+
+import (
+	"fmt"
+
+	"github.com/spf13/cobra"
+
+	"github.com/tidings/tidings/mailer"
+)
+
+// statusJSON is the JSON of `status --json` (and `send --json`): the
+// CONTRACT keys issue, total, sent, failed, skipped, pending, then more.
+type statusJSON struct {
+	Issue int64 `json:"issue"`
+	mailer.Counts
+	State    string           `json:"state"` // "", preparing, running, paused, done
+	Reason   string           `json:"reason,omitempty"`
+	Failures []mailer.Failure `json:"failures"`
+}
+
+func newStatusCmd(a *App) *cobra.Command {
+	var asJSON, all bool
+	c := &cobra.Command{
+		Use:   "status ID",
+		Short: "Show how the send of an issue stands: totals by state and the failures",
+		Args:  exactArgs(1, "ID"),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			id, err := parseIssueID(cmd, args[0])
+			if err != nil {
+				return err
+			}
+			d, err := a.DB(cmd.Context())
+			if err != nil {
+				return err
+			}
+			limit := 20
+			if all || asJSON {
+				limit = -1
+			}
+			st, err := mailer.ReadStatus(cmd.Context(), d, id, limit)
+			if err != nil {
+				return err
+			}
+			if asJSON {
+				out := statusJSON{Issue: id, Counts: st.Counts, State: st.State, Reason: st.Reason, Failures: st.Failures}
+				if out.Failures == nil {
+					out.Failures = []mailer.Failure{}
+				}
+				return a.printJSON(out)
+			}
+			state := st.State
+			switch state {
+			case "":
+				state = "not sent yet"
+			case "paused":
+				state = "paused: " + st.Reason
+			}
+			fmt.Fprintf(a.Stdout, "issue %d: %s\n", id, state)
+			fmt.Fprintf(a.Stdout, "total %d  sent %d  failed %d  bounced %d  complained %d  skipped %d  pending %d\n",
+				st.Total, st.Sent, st.Failed, st.Bounced, st.Complained, st.Skipped, st.Pending)
+			if len(st.Failures) > 0 {
+				fmt.Fprintf(a.Stdout, "\n%-36s %-8s %-10s %8s  %s\n", "EMAIL", "STATE", "KIND", "ATTEMPTS", "REPLY")
+				for _, f := range st.Failures {
+					reply := f.Reply
+					if reply == "" {
+						reply = f.Error
+					}
+					fmt.Fprintf(a.Stdout, "%-36s %-8s %-10s %8d  %s\n", f.Email, f.State, f.Kind, f.Attempts, reply)
+				}
+				if n := st.Failed + st.Bounced + st.Complained; !all && n > len(st.Failures) {
+					fmt.Fprintf(a.Stdout, "(%d more; --all shows every one)\n", n-len(st.Failures))
+				}
+			}
+			if st.State == "paused" || (st.State != "" && st.State != "done") {
+				fmt.Fprintf(a.Stdout, "run 'tidings send %d' to resume\n", id)
+			}
+			return nil
+		},
+	}
+	jsonFlag(c, &asJSON)
+	c.Flags().BoolVar(&all, "all", false, "list every failure, not only the latest 20")
+	return c
+}

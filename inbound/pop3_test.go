@@ -1,0 +1,223 @@
+package inbound
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"net"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"testing"
+	"time"
+)
+
+// requirePeer finds a test peer binary: absent, the test skips, unless
+// TIDINGS_REQUIRE_PEERS=1 (CI), where it fails.
+func requirePeer(t *testing.T, name string) string {
+	t.Helper()
+	var candidates []string
+	if gp, err := exec.Command("go", "env", "GOPATH").Output(); err == nil {
+		candidates = append(candidates, filepath.Join(string(bytes.TrimSpace(gp)), "bin", name))
+	}
+	if p, err := exec.LookPath(name); err == nil {
+		candidates = append(candidates, p)
+	}
+	for _, p := range candidates {
+		if fi, err := os.Stat(p); err == nil && !fi.IsDir() {
+			return p
+		}
+	}
+	if os.Getenv("TIDINGS_REQUIRE_PEERS") == "1" {
+		t.Fatalf("%s not found (install with: go install github.com/axllent/mailpit@v1.33.1) and TIDINGS_REQUIRE_PEERS=1", name)
+	}
+	t.Skipf("%s not found; install with: go install github.com/axllent/mailpit@v1.33.1", name)
+	return ""
+}
+
+func freePort(t *testing.T) string {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	return strconv.Itoa(ln.Addr().(*net.TCPAddr).Port)
+}
+
+// startMailpit runs Mailpit with its POP3 server on loopback and returns
+// its SMTP and POP3 addresses.
+func startMailpit(t *testing.T, user, pass string) (smtpAddr, pop3Addr string) {
+	t.Helper()
+	bin := requirePeer(t, "mailpit")
+	dir := t.TempDir()
+	auth := filepath.Join(dir, "pop3-auth")
+	if err := os.WriteFile(auth, []byte(user+":"+pass+"\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	smtpAddr = "127.0.0.1:" + freePort(t)
+	pop3Addr = "127.0.0.1:" + freePort(t)
+	cmd := exec.Command(bin, "-d", filepath.Join(dir, "mailpit.db"), "-s", smtpAddr, "-l", "127.0.0.1:"+freePort(t),
+		"--pop3", pop3Addr, "--pop3-auth-file", auth, "--max", "0", "-q", "--disable-version-check")
+	var stderr bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &stderr, &stderr
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		cmd.Process.Kill()
+		cmd.Wait()
+	})
+	for _, a := range []string{smtpAddr, pop3Addr} {
+		deadline := time.Now().Add(15 * time.Second)
+		for {
+			c, err := net.DialTimeout("tcp", a, time.Second)
+			if err == nil {
+				c.Close()
+				break
+			}
+			if time.Now().After(deadline) {
+				t.Fatalf("mailpit did not listen on %s: %v\n%s", a, err, stderr.String())
+			}
+			time.Sleep(50 * time.Millisecond)
+		}
+	}
+	return smtpAddr, pop3Addr
+}
+
+var errCrash = errors.New("simulated crash before DELE")
+
+func TestPOP3PollerAgainstMailpit(t *testing.T) {
+	e := newEnv(t)
+	smtpAddr, pop3Addr := startMailpit(t, "bounces", "s3cret")
+
+	// Deliver the fixtures into the mailbox the way an MTA would.
+	hard := e.fixture("postfix-hard.eml")
+	// One bounce reached a plain mailbox address: only the message it
+	// reports carries the VERP token.
+	plain := bytes.Replace(e.fixture("gmail-soft.eml"), []byte("To: "+e.verp(e.issue)+"\n"), []byte("To: bounces@news.example.org\n"), 1)
+	if bytes.Equal(plain, e.fixture("gmail-soft.eml")) {
+		t.Fatal("fixture edit did not apply")
+	}
+	foreign := []byte("From: friend@example.net\r\nTo: bounces@news.example.org\r\nSubject: lunch?\r\nMessage-ID: <lunch@example.net>\r\n\r\nLunch on Friday?\r\n")
+	for _, m := range []struct {
+		to  string
+		msg []byte
+	}{
+		{e.verp(e.issue), hard},
+		{"bounces@news.example.org", plain},
+		{"bounces@news.example.org", foreign},
+		{e.verp(e.issue), e.fixture("out-of-office.eml")},
+	} {
+		if err := send(smtpAddr, "", []string{m.to}, m.msg); err != nil {
+			t.Fatalf("deliver to mailpit: %v", err)
+		}
+	}
+
+	mb, err := ParseMailbox("pop3://bounces:s3cret@" + pop3Addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	p, err := NewPoller(PollerConfig{Processor: e.proc, Mailbox: mb, Timeout: 10 * time.Second})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+
+	// Poll 1 crashes after the first message's effect is committed and
+	// before its DELE: nothing is deleted (the session never reaches QUIT).
+	// Crash right after the first message that had an effect, whatever
+	// its number (Mailpit lists the newest first).
+	p.afterCommit = func(i int) error {
+		if len(e.bounces()) > 0 {
+			return errCrash
+		}
+		return nil
+	}
+	if _, err := p.Poll(ctx); !errors.Is(err, errCrash) {
+		t.Fatalf("poll 1: err = %v, want the simulated crash", err)
+	}
+	if got := e.bounces(); len(got) != 1 || got[0].Source != "pop3/dsn" {
+		t.Fatalf("after poll 1: bounces = %+v, want one", got)
+	}
+
+	// Poll 2: the first message is recognised and only deleted now; the
+	// others are processed; the foreign one is left alone.
+	p.afterCommit = nil
+	st, err := p.Poll(ctx)
+	if err != nil {
+		t.Fatalf("poll 2: %v", err)
+	}
+	// Messages before the crash point were processed but not deleted
+	// either: they are duplicates now, as the hard bounce is.
+	if st.Messages != 4 || st.Processed+st.Duplicates != 3 || st.Duplicates < 1 || st.Deleted != 3 || st.Foreign != 1 || st.Failed != 0 {
+		t.Errorf("poll 2: %+v, want 4 messages, 3 processed or duplicates (at least the crashed one), 3 deleted, 1 foreign", st)
+	}
+	got := e.bounces()
+	kinds := map[string]int{}
+	for _, b := range got {
+		if b.Issue == e.issue {
+			kinds[b.Kind]++
+		}
+	}
+	if len(got) != 2 || kinds[KindHard] != 1 || kinds[KindSoft] != 1 {
+		t.Fatalf("after poll 2: bounces = %+v, want the hard bounce once and the soft one (found through the reported message), on issue %d", got, e.issue)
+	}
+	if st := e.status("reader@example.com"); st != "bounced" {
+		t.Errorf("status = %s, want bounced", st)
+	}
+
+	// Poll 3: only the foreign message is left, and it is not fetched again.
+	st, err = p.Poll(ctx)
+	if err != nil {
+		t.Fatalf("poll 3: %v", err)
+	}
+	if want := (PollStats{Messages: 1, Foreign: 1}); st != want {
+		t.Errorf("poll 3: %+v, want %+v", st, want)
+	}
+	if n := len(e.bounces()); n != 2 {
+		t.Errorf("%d bounces after poll 3, want 2", n)
+	}
+
+	// A wrong password is one clear error.
+	bad := mb
+	bad.Pass = "wrong"
+	pb, _ := NewPoller(PollerConfig{Processor: e.proc, Mailbox: bad, Timeout: 10 * time.Second})
+	if _, err := pb.Poll(ctx); err == nil || !errors.Is(err, ErrPOP3) {
+		t.Errorf("wrong password: err = %v, want ErrPOP3", err)
+	}
+}
+
+func TestParseMailbox(t *testing.T) {
+	cases := []struct {
+		in, host string
+		tls      bool
+		err      bool
+	}{
+		{"pop3s://u:p@mail.example.org", "mail.example.org:995", true, false},
+		{"pop3://u:p@127.0.0.1:1110", "127.0.0.1:1110", false, false},
+		{"pop3s://u:p%40x@mail.example.org:9955", "mail.example.org:9955", true, false},
+		{"imap://u:p@mail.example.org", "", false, true},
+		{"pop3s://mail.example.org", "", false, true},
+		{"pop3s://u:p@", "", false, true},
+		{"pop3://u:p@h?tls=maybe", "", false, true},
+	}
+	for _, tc := range cases {
+		mb, err := ParseMailbox(tc.in)
+		if (err != nil) != tc.err {
+			t.Errorf("ParseMailbox(%q): err = %v, want error %v", tc.in, err, tc.err)
+			continue
+		}
+		if err == nil && (mb.Host != tc.host || mb.TLS != tc.tls) {
+			t.Errorf("ParseMailbox(%q) = %+v", tc.in, mb)
+		}
+		if err != nil && bytes.Contains([]byte(err.Error()), []byte(":p@")) {
+			t.Errorf("error shows the password: %v", err)
+		}
+	}
+	mb, _ := ParseMailbox("pop3s://u:p%40x@mail.example.org")
+	if mb.Pass != "p@x" || bytes.Contains([]byte(mb.String()), []byte("p@x")) {
+		t.Errorf("password %q, String %q", mb.Pass, mb.String())
+	}
+}

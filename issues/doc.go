@@ -1,0 +1,20 @@
+// Package issues imports and stores issues: numbered editions of a list,
+// each a set of articles tagged with topics.
+//
+// Parse reads two kinds of Markdown file. The explicit format starts with
+// YAML front matter (title, number, date, optional subject, preheader,
+// masthead, footer) and has one "## " heading per article, with topics in
+// an attribute: "## Title {topics=biomed,finance}". The bulletin format is a
+// publisher's file as a PDF converter left it: a "# Title" masthead with the
+// edition number ("2024年第7期", "No. 7", "Issue 7"), a table of contents
+// whose (possibly shortened) entries are matched to headings by character-
+// bigram similarity, articles at mixed heading levels, paragraphs cut by
+// page breaks (joined back), and a colophon at the end (kept as the
+// issue's footer). Without a table of contents or topic attributes, the
+// most frequent heading level marks the articles.
+//
+// Store keeps issues in SQLite: Import parses, checks topic slugs against
+// the list, tags untagged articles by topic keywords (MatchTopics) and
+// writes everything in one transaction. Topics set by hand (Tag) win over
+// attributes and keywords; Retag re-applies keywords to the rest.
+package issues

@@ -1,0 +1,176 @@
+package render
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"net"
+	"net/http"
+	"net/smtp"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"github.com/tidings/tidings"
+)
+
+// requirePeer skips a test whose external peer is missing, or fails it
+// when TIDINGS_REQUIRE_PEERS=1 (CI), where a skip would hide a gap.
+func requirePeer(t *testing.T, format string, a ...any) {
+	t.Helper()
+	msg := fmt.Sprintf(format, a...)
+	if os.Getenv("TIDINGS_REQUIRE_PEERS") == "1" {
+		t.Fatal(msg)
+	}
+	t.Skip(msg)
+}
+
+func mailpitBinary(t *testing.T) string {
+	if p, err := exec.LookPath("mailpit"); err == nil {
+		return p
+	}
+	if out, err := exec.Command("go", "env", "GOPATH").Output(); err == nil {
+		p := filepath.Join(string(bytes.TrimSpace(out)), "bin", "mailpit")
+		if _, err := os.Stat(p); err == nil {
+			return p
+		}
+	}
+	requirePeer(t, "mailpit not installed (go install github.com/axllent/mailpit@v1.33.1)")
+	return ""
+}
+
+func freePort(t *testing.T) string {
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	return l.Addr().String()
+}
+
+// startMailpit runs a private Mailpit and returns its SMTP address and
+// API base URL.
+func startMailpit(t *testing.T) (smtpAddr, api string) {
+	bin := mailpitBinary(t)
+	smtpAddr, httpAddr := freePort(t), freePort(t)
+	ctx, cancel := context.WithCancel(context.Background())
+	cmd := exec.CommandContext(ctx, bin, "-d", filepath.Join(t.TempDir(), "mailpit.db"), "-s", smtpAddr, "-l", httpAddr,
+		"--max", "0", "-q", "--disable-version-check")
+	var stderr bytes.Buffer
+	cmd.Stderr = &stderr
+	if err := cmd.Start(); err != nil {
+		cancel()
+		t.Fatalf("start mailpit: %v", err)
+	}
+	t.Cleanup(func() { cancel(); cmd.Wait() })
+	api = "http://" + httpAddr
+	for deadline := time.Now().Add(15 * time.Second); ; {
+		resp, err := http.Get(api + "/api/v1/messages")
+		if err == nil {
+			resp.Body.Close()
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("mailpit did not come up: %v\n%s", err, stderr.String())
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	return smtpAddr, api
+}
+
+func getJSON(t *testing.T, url string, v any) {
+	t.Helper()
+	resp, err := http.Get(url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != 200 {
+		t.Fatalf("GET %s: %s", url, resp.Status)
+	}
+	if err := json.NewDecoder(resp.Body).Decode(v); err != nil {
+		t.Fatalf("GET %s: %v", url, err)
+	}
+}
+
+// The all-topics sample, delivered to Mailpit, passes its HTML check:
+// at least 85% of the features it uses are supported by the clients
+// Mailpit knows, at most 3% unsupported.
+func TestMailpitHTMLCheck(t *testing.T) {
+	smtpAddr, api := startMailpit(t)
+	cases := []struct {
+		name string
+		e    *Edition
+	}{
+		{"keji (zh)", prepare(t, zhList(), zhTopics(), sampleIssue(t))},
+		{"weekly (en)", prepare(t, enList(), enTopics(), enIssue())},
+	}
+	for _, c := range cases {
+		rc := tidings.Recipient{SubscriberID: 1, Email: "reader@example.net", Name: "读者", AllTopics: true}
+		raw, _ := writeMessage(t, c.e, rc, MessageOptions{})
+		if err := smtp.SendMail(smtpAddr, nil, c.e.ReturnPath(rc), []string{rc.Email}, raw); err != nil {
+			t.Fatalf("%s: send: %v", c.name, err)
+		}
+		var list struct {
+			Messages []struct {
+				ID        string
+				MessageID string
+			}
+		}
+		getJSON(t, api+"/api/v1/messages", &list)
+		id := ""
+		for _, m := range list.Messages {
+			if "<"+m.MessageID+">" == c.e.MessageID(rc) {
+				id = m.ID
+			}
+		}
+		if id == "" {
+			t.Fatalf("%s: message not in mailpit: %+v", c.name, list)
+		}
+		var msg struct {
+			HTML, Text      string
+			ListUnsubscribe struct {
+				Header, HeaderPost string
+				Links              []string
+				Errors             string
+			}
+		}
+		getJSON(t, api+"/api/v1/message/"+id, &msg)
+		want, _ := c.e.HTML(rc)
+		if msg.HTML != string(bytes.ReplaceAll(want, []byte("\r\n"), []byte("\n"))) && msg.HTML != string(want) {
+			t.Errorf("%s: mailpit's HTML differs from HTML()", c.name)
+		}
+		if msg.ListUnsubscribe.Errors != "" || len(msg.ListUnsubscribe.Links) != 2 || msg.ListUnsubscribe.HeaderPost == "" {
+			t.Errorf("%s: mailpit's List-Unsubscribe check: %+v", c.name, msg.ListUnsubscribe)
+		}
+		var check struct {
+			Total struct {
+				Supported, Partial, Unsupported float64
+				Tests                           int
+				Nodes                           int
+			}
+			Warnings []struct {
+				Title    string
+				Category string
+				Score    struct {
+					Found                           int
+					Supported, Partial, Unsupported float64
+				}
+			}
+		}
+		getJSON(t, api+"/api/v1/message/"+id+"/html-check", &check)
+		tot := check.Total
+		t.Logf("%s: Mailpit HTML check: supported %.2f%%, partial %.2f%%, unsupported %.2f%% (%d tests)", c.name, tot.Supported, tot.Partial, tot.Unsupported, tot.Tests)
+		for _, w := range check.Warnings {
+			if w.Score.Unsupported > 0 || w.Score.Partial > 0 {
+				t.Logf("  %s (%s): found %d, supported %.0f%%, partial %.0f%%, unsupported %.0f%%", w.Title, w.Category, w.Score.Found, w.Score.Supported, w.Score.Partial, w.Score.Unsupported)
+			}
+		}
+		if tot.Supported < 85 || tot.Unsupported > 3 {
+			t.Errorf("%s: HTML check supported %.2f%% (want ≥ 85), unsupported %.2f%% (want ≤ 3)", c.name, tot.Supported, tot.Unsupported)
+		}
+	}
+}
