@@ -97,9 +97,10 @@ func (p *Processor) resolve(ctx context.Context, addr string) (target, error) {
 	return target{}, fmt.Errorf("recipient %q: %w", addr, ErrNotOurs)
 }
 
-// isOwnAddress reports whether addr is a list's From or Reply-To address or
-// has the form of one of the lists' inbound addresses: mail from there is
-// our own, and answering it could start a loop.
+// isOwnAddress reports whether addr is a list's From address or one of the
+// lists' inbound addresses (bounces, unsubscribe or LIST, with or without a
+// detail, at a list's domain): mail from there is our own, and answering it
+// could start a loop.
 func isOwnAddress(lists []tidings.List, addr string) bool {
 	local, domain, ok := splitAddr(addr)
 	if !ok {
@@ -110,16 +111,10 @@ func isOwnAddress(lists []tidings.List, addr string) bool {
 		if strings.EqualFold(l.FromAddress(), full) {
 			return true
 		}
-		if rl, rd, ok := splitAddr(l.ReplyTo); ok && rl+"@"+rd == full {
-			return true
-		}
 		if domain != l.Domain() {
 			continue
 		}
-		user, _, has := strings.Cut(local, "+")
-		if !has {
-			continue
-		}
+		user, _, _ := strings.Cut(local, "+")
 		if user == "bounces" || user == "unsubscribe" || user == l.Slug {
 			return true
 		}

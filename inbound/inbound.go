@@ -229,8 +229,13 @@ func (p *Processor) ProcessEnvelope(ctx context.Context, env Envelope, raw []byt
 	}
 	m, err := parseMessage(raw)
 	if err != nil {
-		// An unparseable message is not worth a retry: it will not parse
-		// next time either.
+		if env.Rcpt == "" {
+			// From a mailbox: without its headers it cannot be shown to
+			// be ours, so it stays there for a person.
+			return Result{}, fmt.Errorf("%w: %v", ErrNoRecipient, err)
+		}
+		// Delivered to a list address: not worth a retry, it will not
+		// parse next time either.
 		return p.ignore(ctx, env.Key, err.Error())
 	}
 	m.envFrom, m.nullSender = env.From, env.NullSender || isDaemon(env.From)

@@ -86,7 +86,7 @@ func (c confirmer) LeaveMail(ctx context.Context, list *tidings.List, email stri
 }
 
 type env struct {
-	t      *testing.T
+	t      testing.TB
 	ctx    context.Context
 	d      *db.DB
 	store  *subscribers.Store
@@ -103,7 +103,7 @@ type env struct {
 
 type envOption func(*Config, *ServerConfig)
 
-func newEnv(t *testing.T, opts ...envOption) *env {
+func newEnv(t testing.TB, opts ...envOption) *env {
 	t.Helper()
 	ctx := context.Background()
 	e := &env{t: t, ctx: ctx, d: dbtest.MustOpenDB(t), clock: &testClock{t: time.Date(2024, 7, 16, 0, 0, 0, 0, time.UTC)}}
@@ -725,5 +725,35 @@ func TestSeenKeysArePruned(t *testing.T) {
 	e.mustSend("", []string{e.verp(e.issue)}, e.fixture("out-of-office.eml"))
 	if count() != 1 {
 		t.Errorf("inbound_seen has %d keys after %s, want only the new one", count(), seenTTL)
+	}
+}
+
+// BenchmarkProcessDSN measures one bounce from parse to commit (Gmail's
+// DSN, the most deeply nested fixture) on a real SQLite file.
+func BenchmarkProcessDSN(b *testing.B) {
+	e := newEnv(b, func(c *Config, _ *ServerConfig) { c.Rules.HardLimit = 1 << 30 })
+	raw := e.fixture("gmail-hard.eml")
+	b.ReportAllocs()
+	b.SetBytes(int64(len(raw)))
+	for i := 0; b.Loop(); i++ {
+		res, err := e.proc.ProcessEnvelope(e.ctx, Envelope{Rcpt: e.verp(e.issue), NullSender: true, Key: fmt.Sprint("bench-", i)}, raw)
+		if err != nil || res.Action != ActionBounce {
+			b.Fatalf("%+v, %v", res, err)
+		}
+	}
+}
+
+// BenchmarkSMTPBounce measures a bounce delivered over a loopback SMTP
+// connection to the listener, one connection per message.
+func BenchmarkSMTPBounce(b *testing.B) {
+	e := newEnv(b, func(c *Config, _ *ServerConfig) { c.Rules.HardLimit = 1 << 30 })
+	raw := e.fixture("postfix-hard.eml")
+	rc := e.verp(e.issue)
+	b.ReportAllocs()
+	for i := 0; b.Loop(); i++ {
+		msg := append([]byte(fmt.Sprintf("X-Seq: %d\r\n", i)), raw...)
+		if err := send(e.addr, "", []string{rc}, msg); err != nil {
+			b.Fatal(err)
+		}
 	}
 }

@@ -93,7 +93,7 @@ var pageNumRe = regexp.MustCompile(`(?i)^\s*(?:[-—–]\s*)?\d{1,3}(?:\s*[-—�
 // pageNumber reports a block that is a page number left between two
 // halves of a page-break split; dropping it lets the halves join.
 func pageNumber(b block) bool {
-	return (b.kind == kPara || b.kind == kList) && len(b.lines) == 1 && pageNumRe.MatchString(b.lines[0])
+	return (b.kind == kPara || b.kind == kList) && len(b.lines) == 1 && len(b.lines[0]) <= 40 && pageNumRe.MatchString(b.lines[0])
 }
 
 type role int
@@ -101,10 +101,7 @@ type role int
 const (
 	roleNone role = iota
 	roleTitle
-	roleMasthead
 	roleTOC
-	roleIntro
-	roleFooter
 )
 
 func parseBulletin(name string, lines []string, is *tidings.Issue) (*parsed, error) {
@@ -230,6 +227,11 @@ func parseBulletin(name string, lines []string, is *tidings.Issue) (*parsed, err
 	}
 	for end > fe && colophonBlock(blocks[end-1], mastLines) {
 		end--
+	}
+	if end < len(blocks) && (blocks[end-1].kind == kHeading || boldOnly(blocks[end-1])) {
+		// Short label lines under a heading are that section's content
+		// (a "联系方式" article), not a colophon.
+		end = len(blocks)
 	}
 	if end < len(blocks) && end > fe && blocks[end-1].kind == kBreak {
 		end--

@@ -328,11 +328,16 @@ func joinPageBreaks(bs []block) []block {
 
 var ordinalRe = regexp.MustCompile(`^\s*(?:[（(]?[一二三四五六七八九十百]+[）)、．.]|[（(]\d{1,2}[）)]|\d{1,2}[、．]|\d{1,2}[.)]\s|第[一二三四五六七八九十百\d]+[章节部分条])`)
 
-// headingLike is a one-line paragraph that is a heading in all but markup:
-// bold, or short and numbered ("一、…", "(2) …").
+// headingLike is a one-line paragraph that stands on its own: a heading in
+// all but markup (bold, or short and numbered: "一、…", "(2) …"), or a
+// short "Label: value" line.
 func headingLike(b block) bool {
 	if boldOnly(b) {
 		return true
 	}
-	return len(b.lines) == 1 && runeLen(strings.TrimSpace(b.lines[0])) <= 30 && ordinalRe.MatchString(b.lines[0])
+	if len(b.lines) != 1 {
+		return false
+	}
+	t := strings.TrimSpace(b.lines[0])
+	return (runeLen(t) <= 30 && ordinalRe.MatchString(t)) || (runeLen(t) <= 60 && labelRe.MatchString(t))
 }

@@ -473,6 +473,7 @@ func TestParseBulletinVariants(t *testing.T) {
 		topics    []string // per article, "a,b/by"
 		intro     string
 		body1     string
+		lastBody  string
 	}{
 		{
 			name: "contents heading with sections",
@@ -488,12 +489,19 @@ func TestParseBulletinVariants(t *testing.T) {
 			body1:    "正文一。",
 		},
 		{
-			name: "attributes mark the article level",
-			src: "# Notes\n\nNo. 5\n\nHello.\n\n## A {topics=x}\n\n### a1\n\nx.\n\n### a2\n\ny.\n\n### a3\n\nz.\n\n## B\n\nb.\n\n## C {topics=}\n\nc.\n",
+			name:     "attributes mark the article level",
+			src:      "# Notes\n\nNo. 5\n\nHello.\n\n## A {topics=x}\n\n### a1\n\nx.\n\n### a2\n\ny.\n\n### a3\n\nz.\n\n## B\n\nb.\n\n## C {topics=}\n\nc.\n",
 			articles: []string{"A", "B", "C"},
 			topics:   []string{"x/attribute", "/keywords", "/attribute"},
 			intro:    "Hello.",
 			body1:    "### a1\n\nx.\n\n### a2\n\ny.\n\n### a3\n\nz.",
+		},
+		{
+			name:     "an article of label lines is not a colophon",
+			src:      "# Guide\n\nNo. 6\n\n## News\n\nSomething happened.\n\n## Contacts\n\nPhone: 555 0101\n\nEmail: desk@example.org\n",
+			articles: []string{"News", "Contacts"},
+			body1:    "Something happened.",
+			lastBody: "Phone: 555 0101\n\nEmail: desk@example.org",
 		},
 		{
 			name:     "fenced code keeps its headings",
@@ -530,6 +538,12 @@ func TestParseBulletinVariants(t *testing.T) {
 			}
 			if len(is.Articles) > 0 && is.Articles[0].Body != tt.body1 {
 				t.Errorf("first body %q, want %q", is.Articles[0].Body, tt.body1)
+			}
+			if last := is.Articles[len(is.Articles)-1].Body; tt.lastBody != "" && last != tt.lastBody {
+				t.Errorf("last body %q, want %q", last, tt.lastBody)
+			}
+			if is.Footer != "" {
+				t.Errorf("footer %q, want none", is.Footer)
 			}
 		})
 	}

@@ -84,9 +84,9 @@ func TestClassify(t *testing.T) {
 		return &smtpError{Stage: stage, Err: &textproto.Error{Code: code, Msg: msg}}
 	}
 	cases := []struct {
-		name string
-		err  error
-		kind FailKind
+		name                         string
+		err                          error
+		kind                         FailKind
 		thr, down, broken, reconnect bool
 	}{
 		{"greeting 421", reply(stageGreeting, 421, "4.3.2 not now"), KindTemporary, false, true, false, true},

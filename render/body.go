@@ -6,6 +6,7 @@ import (
 	"html"
 	htmltemplate "html/template"
 	"io/fs"
+	"log/slog"
 	"strconv"
 	"strings"
 	texttemplate "text/template"
@@ -17,6 +18,13 @@ import (
 )
 
 type textTemplate = *texttemplate.Template
+
+// gmailClip is about where Gmail clips a message's HTML ("[Message
+// clipped]"), hiding the footer with the unsubscribe link.
+const gmailClip = 102 << 10
+
+// base64Len is the encoded size of n bytes in 76-character CRLF lines.
+func base64Len(n int) int { return (n+2)/3*4 + (n+56)/57*2 }
 
 // Template files, looked up in templates.Overlay(list.TemplateDir).
 const (
@@ -121,18 +129,22 @@ func (e *Edition) parseTemplates(fsys fs.FS) error {
 // body returns the rendered body of the article set mask, rendering it
 // on first use. Concurrent callers of a new set wait for one rendering.
 func (e *Edition) body(mask []byte) (*body, error) {
-	e.mu.Lock()
+	e.mu.RLock()
 	en, ok := e.bodies[string(mask)]
+	e.mu.RUnlock()
 	if !ok {
-		en = &entry{done: make(chan struct{})}
-		e.bodies[string(mask)] = en
+		e.mu.Lock()
+		if en, ok = e.bodies[string(mask)]; !ok {
+			en = &entry{done: make(chan struct{})}
+			e.bodies[string(mask)] = en
+		}
 		e.mu.Unlock()
-		en.b, en.err = e.render(mask)
-		close(en.done)
-	} else {
-		e.mu.Unlock()
-		<-en.done
+		if !ok {
+			en.b, en.err = e.render(mask)
+			close(en.done)
+		}
 	}
+	<-en.done
 	return en.b, en.err
 }
 
@@ -210,7 +222,11 @@ func (e *Edition) render(mask []byte) (*body, error) {
 	if err != nil {
 		return nil, err
 	}
-	b.html = split(crlf(h))
+	hb := crlf(h)
+	if enc := base64Len(len(hb)); enc > gmailClip {
+		slog.Warn("render: HTML part passes Gmail's clipping size", "list", e.list.Slug, "issue", e.issue.ID, "articles", b.n, "encoded_bytes", enc)
+	}
+	b.html = split(hb)
 	t, err := e.renderText(sel)
 	if err != nil {
 		return nil, err
@@ -347,9 +363,9 @@ func (e *Edition) topicSlot(rc *tidings.Recipient) *topicText {
 			k = append(k, t...)
 		}
 	}
-	e.mu.Lock()
+	e.mu.RLock()
 	tt, ok := e.topics[string(k)]
-	e.mu.Unlock()
+	e.mu.RUnlock()
 	if ok {
 		return tt
 	}

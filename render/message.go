@@ -64,7 +64,8 @@ func encodeText(s string) string {
 			long = true
 		}
 	}
-	if !long {
+	// "=?" in plain text would be read as an encoded-word by decoders
+	if !long && !strings.Contains(s, "=?") {
 		return mime.BEncoding.Encode("utf-8", s)
 	}
 	// a word too long to fold: encode everything so it can be split
@@ -280,7 +281,11 @@ func (e *Edition) WriteMessage(w io.Writer, rc tidings.Recipient, o MessageOptio
 		to = o.To
 	}
 	to = strings.TrimSpace(to)
-	toHdr, err := formatAddress(rc.Name, to)
+	name := rc.Name
+	if o.To != "" {
+		name = "" // a test copy goes to someone else: not under the subscriber's name
+	}
+	toHdr, err := formatAddress(name, to)
 	if err != nil {
 		return MessageInfo{}, fmt.Errorf("render: subscriber #%d: %w", rc.SubscriberID, err)
 	}

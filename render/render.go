@@ -22,6 +22,7 @@ import (
 	"fmt"
 	htmltemplate "html/template"
 	"io/fs"
+	"os"
 	"strconv"
 	"strings"
 	"sync"
@@ -113,7 +114,7 @@ type Edition struct {
 	domain   string
 	unsubURL string // Links.Unsubscribe without the token
 
-	mu     sync.Mutex
+	mu     sync.RWMutex
 	bodies map[string]*entry     // by selected article positions (a bitset)
 	topics map[string]*topicText // reader topic sets → their rendered names
 }
@@ -126,21 +127,34 @@ type article struct {
 	body   *doc
 }
 
-// langStrings reads the reader-facing words for lang: email/strings.TAG.json,
-// English when the list's language has no file.
-func langStrings(fsys fs.FS, lang tidings.Lang) (map[string]string, error) {
-	name := "email/strings." + lang.Tag() + ".json"
-	b, err := fs.ReadFile(fsys, name)
-	if errors.Is(err, fs.ErrNotExist) {
-		name = "email/strings.en.json"
-		b, err = fs.ReadFile(fsys, name)
-	}
-	if err != nil {
-		return nil, fmt.Errorf("templates: %w", err)
-	}
+// langStrings reads the reader-facing words for lang from
+// email/strings.TAG.json (English when the language has no file): the
+// built-in file first, then a list's own file on top, key by key, so an
+// override may change a few words and inherit the rest.
+func langStrings(dir string, lang tidings.Lang) (map[string]string, error) {
 	m := map[string]string{}
-	if err := json.Unmarshal(b, &m); err != nil {
-		return nil, fmt.Errorf("templates: %s: %w", name, err)
+	layers := []fs.FS{templates.FS}
+	if dir != "" {
+		layers = append(layers, os.DirFS(dir))
+	}
+	found := false
+	for _, name := range []string{"email/strings.en.json", "email/strings." + lang.Tag() + ".json"} {
+		for _, fsys := range layers {
+			b, err := fs.ReadFile(fsys, name)
+			if errors.Is(err, fs.ErrNotExist) {
+				continue
+			}
+			if err != nil {
+				return nil, fmt.Errorf("templates: %w", err)
+			}
+			if err := json.Unmarshal(b, &m); err != nil {
+				return nil, fmt.Errorf("templates: %s: %w", name, err)
+			}
+			found = true
+		}
+	}
+	if !found {
+		return nil, fmt.Errorf("templates: no email/strings.%s.json", lang.Tag())
 	}
 	return m, nil
 }
@@ -181,7 +195,7 @@ func (r *Renderer) Prepare(list *tidings.List, topics []tidings.Topic, issue *ti
 	}
 	fsys := templates.Overlay(list.TemplateDir)
 	var err error
-	if e.s, err = langStrings(fsys, list.Lang); err != nil {
+	if e.s, err = langStrings(list.TemplateDir, list.Lang); err != nil {
 		return nil, fmt.Errorf("render: %w", err)
 	}
 	if err := e.parseTemplates(fsys); err != nil {

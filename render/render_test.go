@@ -433,14 +433,14 @@ func TestMessage(t *testing.T) {
 
 func TestTestSend(t *testing.T) {
 	e := prepare(t, zhList(), zhTopics(), sampleIssue(t))
-	rc := tidings.Recipient{SubscriberID: 77, Email: "zhang.wei@example.cn", Topics: []string{"transfer"}}
+	rc := tidings.Recipient{SubscriberID: 77, Email: "zhang.wei@example.cn", Name: "张伟", Topics: []string{"transfer"}}
 	raw, _ := writeMessage(t, e, rc, MessageOptions{To: "editor@keji.example.org", Test: true})
 	p := parseMessage(t, raw)
 	subj, _ := new(mime.WordDecoder).DecodeHeader(p.header.Get("Subject"))
 	if subj != "[测试] 科技情报参考 第7期" {
 		t.Errorf("Subject = %q", subj)
 	}
-	if to, _ := mail.ParseAddress(p.header.Get("To")); to == nil || to.Address != "editor@keji.example.org" {
+	if to, _ := mail.ParseAddress(p.header.Get("To")); to == nil || to.Address != "editor@keji.example.org" || to.Name != "" {
 		t.Errorf("To = %q", p.header.Get("To"))
 	}
 	if p.header.Get("List-Unsubscribe") != "" || p.header.Get("List-Unsubscribe-Post") != "" {
@@ -498,6 +498,7 @@ func TestSubjectRoundTrip(t *testing.T) {
 		"Plain ASCII subject",
 		"Mixed 中文 and English with a veryveryveryveryveryveryveryveryveryveryveryveryverylongword",
 		"=?utf-8?b?notreally?= 💡",
+		"=?utf-8?b?SGk=?=",
 	}
 	for _, s := range subjects {
 		is := sampleIssue(t)
@@ -669,6 +670,32 @@ func TestWrap(t *testing.T) {
 	}
 }
 
+func TestTextFromMarkdown(t *testing.T) {
+	tests := []struct{ md, want string }{
+		// a line break inside Chinese text vanishes; between Latin words it is a space
+		{"第一行中文\n第二行。", "第一行中文第二行。\n"},
+		{"Latin\nwords", "Latin words\n"},
+		{"中文\nEnglish", "中文 English\n"},
+		// links are numbered once per URL; unsafe ones are not listed
+		{"[a](https://x.example/1) [b](https://x.example/1) [c](javascript:alert(1))", "a [1] b [1] c\n"},
+		{"# Title\n\ntext", "Title\n=====\n\ntext\n"},
+		{"1. one\n2. two", "1. one\n2. two\n"},
+		{"> quoted", "> quoted\n"},
+		{"<b>raw</b> html", "raw html\n"},
+	}
+	for _, tc := range tests {
+		d, err := parseDoc(tc.md)
+		if err != nil {
+			t.Fatal(err)
+		}
+		w := newTextWriter()
+		w.doc(d)
+		if got := strings.TrimRight(w.b.String(), "\n") + "\n"; got != tc.want {
+			t.Errorf("%q: text %q, want %q", tc.md, got, tc.want)
+		}
+	}
+}
+
 // The sample's text part keeps Chinese sentences whole and joins lines
 // the CJK way (no stray spaces).
 func TestSampleText(t *testing.T) {
@@ -678,7 +705,7 @@ func TestSampleText(t *testing.T) {
 		t.Fatal(err)
 	}
 	s := string(tx)
-	for _, want := range []string{"康复机器人、外骨骼机器人等健康促进设备", "本期目录", "编辑：李 涛", "退订: https://news.example.org/keji/unsubscribe/"} {
+	for _, want := range []string{"康复机器人、外骨骼机器人等健康促进设备", "本期目录", "编辑：李 涛", "退订：https://news.example.org/keji/unsubscribe/"} {
 		if !strings.Contains(s, want) {
 			t.Errorf("text lacks %q", want)
 		}
@@ -794,6 +821,8 @@ func TestTemplateOverride(t *testing.T) {
 	dir := t.TempDir()
 	os.MkdirAll(filepath.Join(dir, "email"), 0o755)
 	os.WriteFile(filepath.Join(dir, "email", "newsletter.txt"), []byte("CUSTOM {{.Title}}\n{{range .Articles}}{{.Body}}{{end}}\n{{.UnsubURL}}\n"), 0o644)
+	// a strings file may change one word and inherit the others
+	os.WriteFile(filepath.Join(dir, "email", "strings.en.json"), []byte(`{"toc": "Contents"}`), 0o644)
 	l := enList()
 	l.TemplateDir = dir
 	e := prepare(t, l, enTopics(), enIssue())
@@ -805,14 +834,18 @@ func TestTemplateOverride(t *testing.T) {
 	if !strings.HasPrefix(string(tx), "CUSTOM Lab Weekly") {
 		t.Errorf("override not used: %q", tx[:40])
 	}
-	if h, _ := e.HTML(rc); !strings.Contains(string(h), "In this issue") {
-		t.Errorf("built-in HTML template not used")
+	if h, _ := e.HTML(rc); !strings.Contains(string(h), "<h2>Contents</h2>") && !strings.Contains(string(h), ">Contents</h2>") || !strings.Contains(string(h), "Unsubscribe") {
+		t.Errorf("built-in HTML template with the overridden word not used")
 	}
 	// a template without the unsubscribe link is refused
 	os.WriteFile(filepath.Join(dir, "email", "newsletter.txt"), []byte("{{.Title}}\n"), 0o644)
 	e = prepare(t, l, enTopics(), enIssue())
 	if _, err := e.Text(rc); !errors.Is(err, ErrInvalid) {
 		t.Errorf("template without unsubscribe link: %v", err)
+	}
+	os.WriteFile(filepath.Join(dir, "email", "strings.en.json"), []byte(`{"toc": `), 0o644)
+	if _, err := testRenderer().Prepare(l, enTopics(), enIssue()); err == nil || !strings.Contains(err.Error(), "strings.en.json") {
+		t.Errorf("broken strings file: %v", err)
 	}
 }
 

@@ -172,3 +172,25 @@ func TestCleanName(t *testing.T) {
 		}
 	}
 }
+
+func TestPublicListAndTopics(t *testing.T) {
+	s, a, _ := readerStore(t)
+	ctx := context.Background()
+	if _, err := s.Subscribe(ctx, a.ID, "r@example.net", "", subscribers.AllTopics, tidings.StatusConfirmed); err != nil {
+		t.Fatal(err)
+	}
+	l, err := s.PublicList(ctx, "a")
+	if err != nil || l.ID != a.ID || l.Name != "A" || l.Lang != tidings.LangEN || l.TZ != "UTC" {
+		t.Fatalf("PublicList: %+v %v", l, err)
+	}
+	if _, err := s.PublicList(ctx, "nope"); !errors.Is(err, subscribers.ErrNotFound) {
+		t.Errorf("unknown list: %v", err)
+	}
+	ts, err := s.PublicTopics(ctx, a.ID)
+	if err != nil || len(ts) != 2 || ts[0].Slug != "x" || ts[1].Slug != "y" || ts[0].ListID != a.ID {
+		t.Fatalf("PublicTopics: %+v %v", ts, err)
+	}
+	if ts, err := s.PublicTopics(ctx, 999); err != nil || len(ts) != 0 {
+		t.Errorf("topics of no list: %+v %v", ts, err)
+	}
+}

@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"sort"
 	"strconv"
+	"sync"
 	"time"
 
 	"github.com/tidings/tidings"
@@ -108,13 +109,67 @@ func (s *Server) handleIssue(w http.ResponseWriter, r *http.Request) {
 	s.render(w, r, http.StatusOK, "issue", p)
 }
 
+// issueCache keeps rendered issues for a while: a sent issue does not
+// change, and rendering a long one costs milliseconds (the feed renders up
+// to feedEntries of them). Entries expire so that an edited template or a
+// renamed topic shows within issueTTL.
+type issueCache struct {
+	mu sync.Mutex
+	m  map[issueKey]cachedIssue
+}
+
+type issueKey struct {
+	id  int64
+	dir string // the list's template directory
+}
+
+type cachedIssue struct {
+	html template.HTML
+	at   time.Time
+}
+
+const (
+	issueTTL       = 10 * time.Minute
+	issueCacheSize = 64
+)
+
+func (c *issueCache) get(k issueKey, now time.Time) (template.HTML, bool) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	e, ok := c.m[k]
+	if !ok || now.Sub(e.at) >= issueTTL || now.Before(e.at) {
+		return "", false
+	}
+	return e.html, true
+}
+
+func (c *issueCache) put(k issueKey, h template.HTML, now time.Time) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.m == nil {
+		c.m = map[issueKey]cachedIssue{}
+	}
+	if len(c.m) >= issueCacheSize {
+		for old := range c.m { // any one: the cache only saves work
+			delete(c.m, old)
+			break
+		}
+	}
+	c.m[k] = cachedIssue{h, now}
+}
+
 // issueHTML is the whole issue (every topic), as the renderer lays it out.
 func (s *Server) issueHTML(r *http.Request, list *tidings.List, id int64) (template.HTML, error) {
+	key := issueKey{id, list.TemplateDir}
+	now := s.cfg.Now()
+	if h, ok := s.issues.get(key, now); ok {
+		return h, nil
+	}
 	full, err := s.cfg.Issues.Get(r.Context(), id)
 	if err != nil {
 		return "", fmt.Errorf("issue #%d: %w", id, err)
 	}
-	topics, err := s.cfg.Subscribers.Topics(r.Context(), list.ID)
+	topics, err := s.cfg.Subscribers.PublicTopics(r.Context(), list.ID)
 	if err != nil {
 		return "", err
 	}
@@ -122,6 +177,7 @@ func (s *Server) issueHTML(r *http.Request, list *tidings.List, id int64) (templ
 	if err != nil {
 		return "", fmt.Errorf("render issue #%d: %w", id, err)
 	}
+	s.issues.put(key, body, now)
 	return body, nil
 }
 

@@ -63,7 +63,7 @@ func (m readerMails) ReaderMail(list *tidings.List, topics []tidings.Topic, sub 
 
 // env is one test's world: real SQLite, real SMTP sink, real HTTP server.
 type env struct {
-	t      *testing.T
+	t      testing.TB
 	clk    *clock
 	d      *db.DB
 	subs   *subscribers.Store
@@ -77,7 +77,7 @@ type env struct {
 
 type envOption func(*web.Config)
 
-func newEnv(t *testing.T, opts ...envOption) *env {
+func newEnv(t testing.TB, opts ...envOption) *env {
 	t.Helper()
 	e := &env{t: t, clk: &clock{t: time.Date(2026, 3, 1, 9, 0, 0, 0, time.UTC)}}
 	e.d = dbtest.MustOpenDB(t)
@@ -190,7 +190,7 @@ func (e *env) do(c *http.Client, method, path string, form url.Values, hdr ...st
 
 var csrfRE = regexp.MustCompile(`name="csrf" value="([^"]+)"`)
 
-func csrfOf(t *testing.T, page string) string {
+func csrfOf(t testing.TB, page string) string {
 	t.Helper()
 	m := csrfRE.FindStringSubmatch(page)
 	if m == nil {
@@ -235,7 +235,7 @@ func (e *env) mails() []mail {
 var linkRE = regexp.MustCompile(`https?://[^\s<>"]+/(confirm|preferences|unsubscribe)/[a-z0-9]+`)
 
 // linkIn is the reader link of that kind in a mail's text part.
-func linkIn(t *testing.T, m mail, kind string) string {
+func linkIn(t testing.TB, m mail, kind string) string {
 	t.Helper()
 	for _, l := range linkRE.FindAllStringSubmatch(m.text, -1) {
 		if l[1] == kind {

@@ -93,3 +93,28 @@ func TestChoice(t *testing.T) {
 		t.Errorf("list without topics: %+v %v", c, err)
 	}
 }
+
+func TestIssueCache(t *testing.T) {
+	var c issueCache
+	t0 := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+	k := issueKey{1, ""}
+	if _, ok := c.get(k, t0); ok {
+		t.Fatal("hit in an empty cache")
+	}
+	c.put(k, "<p>1</p>", t0)
+	if h, ok := c.get(k, t0.Add(issueTTL-time.Second)); !ok || h != "<p>1</p>" {
+		t.Errorf("fresh entry: %q %v", h, ok)
+	}
+	if _, ok := c.get(issueKey{1, "/custom"}, t0); ok {
+		t.Error("another template dir hit")
+	}
+	if _, ok := c.get(k, t0.Add(issueTTL)); ok {
+		t.Error("expired entry hit")
+	}
+	for i := range int64(2 * issueCacheSize) {
+		c.put(issueKey{i, ""}, "x", t0)
+	}
+	if len(c.m) > issueCacheSize {
+		t.Errorf("%d entries, cap %d", len(c.m), issueCacheSize)
+	}
+}

@@ -177,7 +177,7 @@ func (s *Server) list(w http.ResponseWriter, r *http.Request) (*tidings.List, bo
 		s.message(w, r, nil, http.StatusNotFound, "notfound.title", "notfound.text", "", "")
 		return nil, false
 	}
-	l, err := s.cfg.Subscribers.List(r.Context(), slug)
+	l, err := s.cfg.Subscribers.PublicList(r.Context(), slug)
 	if errors.Is(err, subscribers.ErrNotFound) {
 		s.message(w, r, nil, http.StatusNotFound, "notfound.title", "notfound.text", "", "")
 		return nil, false
@@ -289,7 +289,7 @@ func (s *Server) handleSubscribeForm(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
-	topics, err := s.cfg.Subscribers.Topics(r.Context(), list.ID)
+	topics, err := s.cfg.Subscribers.PublicTopics(r.Context(), list.ID)
 	if err != nil {
 		s.serverError(w, r, list, err)
 		return
@@ -413,7 +413,7 @@ func (s *Server) handleSubscribe(w http.ResponseWriter, r *http.Request) {
 		sent()
 		return
 	}
-	topics, err := s.cfg.Subscribers.Topics(ctx, list.ID)
+	topics, err := s.cfg.Subscribers.PublicTopics(ctx, list.ID)
 	if err != nil {
 		s.serverError(w, r, list, err)
 		return
@@ -507,7 +507,7 @@ func (s *Server) handleConfirm(w http.ResponseWriter, r *http.Request) {
 		s.serverError(w, r, list, err)
 		return
 	}
-	topics, err := s.cfg.Subscribers.Topics(ctx, list.ID)
+	topics, err := s.cfg.Subscribers.PublicTopics(ctx, list.ID)
 	if err != nil {
 		s.serverError(w, r, list, err)
 		return
@@ -582,7 +582,7 @@ func (s *Server) handlePreferences(w http.ResponseWriter, r *http.Request) {
 }
 
 func (s *Server) prefsPage(w http.ResponseWriter, r *http.Request, list *tidings.List, sub *tidings.Subscriber, ss *tidings.Subscription) (*pageData, error) {
-	topics, err := s.cfg.Subscribers.Topics(r.Context(), list.ID)
+	topics, err := s.cfg.Subscribers.PublicTopics(r.Context(), list.ID)
 	if err != nil {
 		return nil, err
 	}
@@ -614,7 +614,7 @@ func (s *Server) handlePreferencesPost(w http.ResponseWriter, r *http.Request) {
 	switch action {
 	case "save":
 		name := subscribers.CleanName(r.PostFormValue("name"))
-		topics, terr := s.cfg.Subscribers.Topics(ctx, list.ID)
+		topics, terr := s.cfg.Subscribers.PublicTopics(ctx, list.ID)
 		if terr != nil {
 			s.serverError(w, r, list, terr)
 			return
@@ -702,6 +702,16 @@ func (s *Server) handleUnsubscribe(w http.ResponseWriter, r *http.Request) {
 	if !oneClick && !s.csrfOK(r) {
 		s.message(w, r, list, http.StatusForbidden, "forbidden.title", "forbidden.text", r.URL.Path, "unsub.button")
 		return
+	}
+	if oneClick {
+		// A validly signed link of a person since erased: there is nobody
+		// left to unsubscribe, which is what the provider asks for.
+		if c, err := s.claims(r, list, token.Unsubscribe); err == nil {
+			if _, err := s.cfg.Subscribers.GetByID(r.Context(), c.SubscriberID); errors.Is(err, subscribers.ErrNotFound) {
+				s.message(w, r, list, http.StatusOK, "unsubbed.title", "prefs.allgone", "", "")
+				return
+			}
+		}
 	}
 	sub, ss, ok := s.reader(w, r, list, token.Unsubscribe)
 	if !ok {

@@ -41,8 +41,10 @@ import (
 // Subscribers is what the pages need of the subscriber store
 // (*subscribers.Store).
 type Subscribers interface {
-	List(ctx context.Context, slug string) (*tidings.List, error)
-	Topics(ctx context.Context, listID int64) ([]tidings.Topic, error)
+	// PublicList and PublicTopics leave out the subscriber counts, which
+	// cost a scan of a large list on every page view.
+	PublicList(ctx context.Context, slug string) (*tidings.List, error)
+	PublicTopics(ctx context.Context, listID int64) ([]tidings.Topic, error)
 	GetByID(ctx context.Context, id int64) (*tidings.Subscriber, error)
 	Subscription(ctx context.Context, listID, subID int64) (*tidings.Subscription, error)
 	SetTopics(ctx context.Context, listID, subID int64, c subscribers.TopicChoice) error
@@ -136,6 +138,8 @@ type Server struct {
 	prefix string // path of Links.Base, e.g. "/news" behind a proxy
 
 	wg sync.WaitGroup // mails being sent in the background
+
+	issues issueCache // rendered issues for the archive and the feed
 
 	overMu   sync.Mutex
 	overlays map[string]map[string]*template.Template // by list template dir

@@ -577,6 +577,18 @@ func TestUnsubscribe(t *testing.T) {
 			t.Errorf("status %s", st)
 		}
 	})
+	t.Run("erased reader", func(t *testing.T) {
+		p, _ := mk("erased@example.net")
+		if err := e.subs.Delete(context.Background(), "erased@example.net"); err != nil {
+			t.Fatal(err)
+		}
+		if r := e.do(nil, "POST", p, url.Values{"List-Unsubscribe": {"One-Click"}}); r.code != 200 {
+			t.Errorf("one-click for an erased reader: %d", r.code)
+		}
+		if r := e.do(nil, "GET", p, nil); r.code != 400 {
+			t.Errorf("page for an erased reader: %d", r.code)
+		}
+	})
 }
 
 func TestSecurityHeaders(t *testing.T) {
@@ -735,5 +747,41 @@ func TestListTemplateOverride(t *testing.T) {
 	}
 	if r := e.do(nil, "GET", "/keji/subscribe", nil); strings.Contains(r.body, "Our own form") {
 		t.Error("override leaked to another list")
+	}
+}
+
+func BenchmarkSubscribePage(b *testing.B) {
+	e := newEnv(b)
+	req := httptest.NewRequest("GET", "/weekly/subscribe", nil)
+	b.ReportAllocs()
+	for b.Loop() {
+		w := httptest.NewRecorder()
+		e.srv.ServeHTTP(w, req)
+		if w.Code != 200 {
+			b.Fatal(w.Code)
+		}
+	}
+}
+
+// One-click unsubscribes, each a real SQLite write.
+func BenchmarkOneClickUnsubscribe(b *testing.B) {
+	e := newEnv(b)
+	s := e.addSub(e.en, "bench@example.net", tidings.StatusConfirmed, subscribers.AllTopics)
+	path := "/weekly/unsubscribe/" + e.tok(token.Unsubscribe, e.en, s.ID)
+	ctx := context.Background()
+	b.ReportAllocs()
+	for b.Loop() {
+		b.StopTimer()
+		if err := e.subs.SetStatus(ctx, e.en.ID, s.ID, tidings.StatusConfirmed); err != nil {
+			b.Fatal(err)
+		}
+		req := httptest.NewRequest("POST", path, strings.NewReader("List-Unsubscribe=One-Click"))
+		req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+		w := httptest.NewRecorder()
+		b.StartTimer()
+		e.srv.ServeHTTP(w, req)
+		if w.Code != 200 {
+			b.Fatal(w.Code)
+		}
 	}
 }

@@ -1,5 +1,3 @@
-//go:build h6pending
-
 package main
 
 import (

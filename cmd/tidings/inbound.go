@@ -13,11 +13,14 @@ import (
 	"log/slog"
 	"net"
 	"net/url"
+	"runtime"
 	"strings"
 	"sync"
 	"time"
+	"weak"
 
 	"github.com/spf13/cobra"
+	"github.com/spf13/pflag"
 
 	"github.com/tidings/tidings"
 	"github.com/tidings/tidings/db"
@@ -36,7 +39,7 @@ var (
 
 // inboundOptions are serve's inbound flags.
 type inboundOptions struct {
-	cmd          *cobra.Command
+	flags        *pflag.FlagSet
 	listen       string
 	cert, key    string
 	domain       string
@@ -51,13 +54,17 @@ type inboundOptions struct {
 
 // inboundOpts holds each App's inbound flags: App (app.go) has no field
 // for them, and serve calls inboundFlags and startInbound on the same App.
-var inboundOpts sync.Map // *App → *inboundOptions
+// Every command line builds every command, so the key is weak and the entry
+// goes with its App.
+var inboundOpts sync.Map // weak.Pointer[App] → *inboundOptions
 
 // inboundFlags declares the inbound flags on serve.
 func (a *App) inboundFlags(c *cobra.Command) {
-	o := &inboundOptions{cmd: c}
-	inboundOpts.Store(a, o)
 	f := c.Flags()
+	o := &inboundOptions{flags: f}
+	key := weak.Make(a)
+	inboundOpts.Store(key, o)
+	runtime.AddCleanup(a, func(k weak.Pointer[App]) { inboundOpts.Delete(k) }, key)
 	f.StringVar(&o.listen, "smtp-listen", "", "accept bounces, complaints and list mail over SMTP on ADDR, e.g. :25 (env TIDINGS_SMTP_LISTEN; off by default)")
 	f.StringVar(&o.cert, "smtp-listen-cert", "", "PEM certificate for STARTTLS on --smtp-listen (env TIDINGS_SMTP_LISTEN_CERT)")
 	f.StringVar(&o.key, "smtp-listen-key", "", "PEM private key for STARTTLS on --smtp-listen (env TIDINGS_SMTP_LISTEN_KEY)")
@@ -74,7 +81,7 @@ func (a *App) inboundFlags(c *cobra.Command) {
 // resolve applies the TIDINGS_* variables of flags that were not given.
 func (o *inboundOptions) resolve(getenv func(string) string) error {
 	env := func(flag, name string, apply func(string) error) error {
-		if fl := o.cmd.Flags().Lookup(flag); fl != nil && fl.Changed {
+		if fl := o.flags.Lookup(flag); fl != nil && fl.Changed {
 			return nil
 		}
 		v := strings.TrimSpace(getenv(name))
@@ -124,7 +131,7 @@ func (o *inboundOptions) resolve(getenv func(string) string) error {
 // configured; with neither configured it starts nothing.
 func (a *App) startInbound(ctx context.Context, d *db.DB, log *slog.Logger) (stop func(context.Context) error, err error) {
 	noop := func(context.Context) error { return nil }
-	v, ok := inboundOpts.Load(a)
+	v, ok := inboundOpts.Load(weak.Make(a))
 	if !ok {
 		return noop, nil // demo: no inbound flags
 	}
@@ -211,7 +218,6 @@ func (a *App) startInbound(ctx context.Context, d *db.DB, log *slog.Logger) (sto
 		case <-sctx.Done():
 			errs = append(errs, fmt.Errorf("inbound did not stop in time"))
 		}
-		inboundOpts.Delete(a)
 		return errors.Join(errs...)
 	}, nil
 }
@@ -224,21 +230,15 @@ func (a *App) newInboundProcessor(ctx context.Context, d *db.DB, o *inboundOptio
 	}
 	signer := token.New(secret)
 	signer.Now = a.Now
-	relays, err := mailer.ParseRelayURLs(a.cfg.SMTPURLs)
+	sender, err := a.newMailSender(ctx)
 	if err != nil {
-		return nil, usagef("serve: %v", err)
-	}
-	var dk *mailer.DKIM
-	if a.cfg.DKIMKey != "" {
-		if dk, err = mailer.LoadDKIM(a.cfg.DKIMKey, a.cfg.DKIMSelector); err != nil {
-			return nil, err
-		}
+		return nil, err
 	}
 	store := subscribers.NewStore(d)
 	return inbound.New(inbound.Config{
 		DB: d, Signer: signer, Directory: store,
 		Confirmer:  inboundConfirmer{store: store, r: &render.Renderer{Links: tidings.Links{Base: a.cfg.BaseURL}, Signer: signer, Now: a.Now}},
-		Sender:     mailer.NewOneOff(relays, mailer.OneOffOptions{DKIM: dk, Logger: log}),
+		Sender:     sender,
 		Rules:      inbound.Rules{HardLimit: o.hardBounces, SoftLimit: o.softBounces, SoftWindow: o.softWindow},
 		ReplyLimit: o.repliesPerHr, ReplyWindow: time.Hour,
 		Now: a.Now, Logger: log,

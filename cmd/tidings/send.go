@@ -216,14 +216,6 @@ func (a *App) newMailSender(ctx context.Context) (*mailer.OneOff, error) {
 	return mailer.NewOneOff(relays, mailer.OneOffOptions{DKIM: k, Logger: log}), nil
 }
 
-func parseIssueID(cmd *cobra.Command, s string) (int64, error) {
-	id, err := strconv.ParseInt(s, 10, 64)
-	if err != nil || id < 1 {
-		return 0, usagef("%s: issue ID %q: want a positive whole number (see tidings issue ls)", cmd.CommandPath(), s)
-	}
-	return id, nil
-}
-
 func newSendCmd(a *App) *cobra.Command {
 	var dry, retry, asJSON bool
 	var testTo, as string
@@ -239,7 +231,7 @@ Ctrl-C finishes the messages in flight, leaves the rest pending and exits
 with status 1; run 'tidings send ID' again to resume.`,
 		Args: exactArgs(1, "ID"),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			id, err := parseIssueID(cmd, args[0])
+			id, err := parseIssueID(args[0])
 			if err != nil {
 				return err
 			}

@@ -1,5 +1,3 @@
-//go:build h6pending
-
 package main
 
 import (
@@ -13,6 +11,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -28,7 +27,7 @@ import (
 func buildTidings(t *testing.T) string {
 	t.Helper()
 	bin := filepath.Join(t.TempDir(), "tidings")
-	cmd := exec.Command("go", "build", "-tags", os.Getenv("H6TAGS"), "-o", bin, ".") // H6TAGS: REMOVE
+	cmd := exec.Command("go", "build", "-o", bin, ".")
 	if out, err := cmd.CombinedOutput(); err != nil {
 		t.Fatalf("go build: %v\n%s", err, out)
 	}
@@ -172,16 +171,25 @@ func TestServeRefusesBadConfig(t *testing.T) {
 	}
 }
 
-// TestServeProcess runs `tidings serve` as a child process against an
+// TestDaemonProcesses runs the built binary as child processes (one
+// build for all): serve with a schedule and a SIGTERM mid-send, two
+// daemons on one database, and demo --once.
+func TestDaemonProcesses(t *testing.T) {
+	if testing.Short() {
+		t.Skip("process tests: -short")
+	}
+	bin := buildTidings(t)
+	t.Run("serve", func(t *testing.T) { testServeProcess(t, bin) })
+	t.Run("standby", func(t *testing.T) { testServeStandbyTakesOver(t, bin) })
+	t.Run("demo", func(t *testing.T) { testDemoOnce(t, bin) })
+}
+
+// testServeProcess runs `tidings serve` as a child process against an
 // in-process SMTP server: a schedule added with the CLI one second ahead
 // is sent; then a second issue's send is stopped with SIGTERM half-way
 // (exit 0), and after a restart it finishes with every reader getting
 // exactly one copy.
-func TestServeProcess(t *testing.T) {
-	if testing.Short() {
-		t.Skip("process test")
-	}
-	bin := buildTidings(t)
+func testServeProcess(t *testing.T, bin string) {
 	env := testEnv(t)
 	dbPath := env["TIDINGS_DB"]
 	mustRunCLI(t, env, "list", "add", "keji", "--name", "科技情报", "--from", "科技情报 <news@example.org>", "--lang", "zh", "--tz", "Asia/Shanghai")
@@ -277,13 +285,9 @@ func TestServeProcess(t *testing.T) {
 	t.Logf("SIGTERM after %d of %d messages; restart sent the rest", atStop, readers)
 }
 
-// TestServeStandbyTakesOver runs two daemons on one database: only one
+// testServeStandbyTakesOver runs two daemons on one database: only one
 // holds the sender role; when it is stopped, the standby takes over.
-func TestServeStandbyTakesOver(t *testing.T) {
-	if testing.Short() {
-		t.Skip("process test")
-	}
-	bin := buildTidings(t)
+func testServeStandbyTakesOver(t *testing.T, bin string) {
 	env := testEnv(t)
 	mustRunCLI(t, env, "list", "add", "keji", "--name", "科技情报", "--from", "科技情报 <news@example.org>")
 	sink, err := smtpsink.Start(smtpsink.Options{})
@@ -317,11 +321,7 @@ func TestServeStandbyTakesOver(t *testing.T) {
 	b.stop(t)
 }
 
-func TestDemoOnce(t *testing.T) {
-	if testing.Short() {
-		t.Skip("process test")
-	}
-	bin := buildTidings(t)
+func testDemoOnce(t *testing.T, bin string) {
 	dir := filepath.Join(t.TempDir(), "demo")
 	run := func(args ...string) (string, string, int) {
 		cmd := exec.Command(bin, args...)
@@ -347,29 +347,34 @@ func TestDemoOnce(t *testing.T) {
 		if code != 0 {
 			t.Fatalf("run %d: exit %d\n%s\n%s", i+1, code, out, errs)
 		}
-		rows := map[string]string{}
+		// READER  NAME  TOPICS  ARTICLES, columns two or more spaces apart.
+		rows := map[string][]string{}
 		for _, line := range strings.Split(out, "\n") {
-			f := strings.Fields(line)
-			if len(f) >= 2 && strings.Contains(f[0], "@example.") {
-				rows[f[0]] = line
+			cols := regexp.MustCompile(`\s{2,}`).Split(strings.TrimSpace(line), -1)
+			if len(cols) == 4 && strings.Contains(cols[0], "@example.") {
+				rows[cols[0]] = cols
 			}
 		}
-		for email, want := range map[string]string{
-			"wang.fang@example.cn":     "1 2 3 4 5", // all topics
-			"li.na@example.cn":         "养老科技  1",
-			"zhang.wei@example.com":    "生物医药  2",
-			"liu.yang@example.net":     "成果转化  3 4 5",
-			"chen.jing@example.org":    "独角兽与科创  4",
-			"yang.min@example.cn":      "新质生产力  2 4 5",
-			"huang.li@example.cn":      "1 2",
-			"ada.lovelace@example.org": "2",
+		if len(rows) != 31 {
+			t.Errorf("run %d: %d reader rows, want 31", i+1, len(rows))
+		}
+		for email, want := range map[string][2]string{
+			"wang.fang@example.cn":     {"all", "1 2 3 4 5"},
+			"li.na@example.cn":         {"养老科技", "1"},
+			"zhang.wei@example.com":    {"生物医药", "2"},
+			"liu.yang@example.net":     {"成果转化", "3 4 5"},
+			"chen.jing@example.org":    {"独角兽与科创", "4"},
+			"yang.min@example.cn":      {"新质生产力", "2 4 5"},
+			"huang.li@example.cn":      {"养老科技, 生物医药", "1 2"},
+			"liang.hui@example.cn":     {"养老科技, 芯片与半导体", "1"},
+			"ada.lovelace@example.org": {"生物医药", "2"},
 		} {
-			if !strings.HasSuffix(strings.TrimSpace(rows[email]), want) {
-				t.Errorf("run %d: row of %s = %q, want it to end with %q", i+1, email, rows[email], want)
+			if r := rows[email]; r == nil || r[2] != want[0] || r[3] != want[1] {
+				t.Errorf("run %d: row of %s = %q, want topics %q and articles %q", i+1, email, r, want[0], want[1])
 			}
 		}
 		for _, want := range []string{"Sent 31 messages", "Nothing sent to:", "zhao.lei@example.com (no article of 芯片与半导体",
-			"han.mei@example.org (no article", "xu.jing@example.cn (pending)", "lu.di@example.cn (unsubscribed)", "/outbox", "/keji/archive/7", "--once: done."} {
+			"han.mei@example.org (chose no topic)", "xu.jing@example.cn (pending)", "lu.di@example.cn (unsubscribed)", "/outbox", "/keji/archive/7", "--once: done."} {
 			if !strings.Contains(out, want) {
 				t.Errorf("run %d: output lacks %q:\n%s", i+1, want, out)
 			}
@@ -384,5 +389,50 @@ func TestDemoOnce(t *testing.T) {
 	}
 	if _, err := os.Stat(filepath.Join(other, "thesis.tex")); err != nil {
 		t.Errorf("foreign file touched: %v", err)
+	}
+}
+
+// TestServeOutbox runs serve in-process with --outbox: nothing needs an
+// SMTP relay or base URL, each message lands in DIR as an .eml file, the
+// log says so loudly, and cancelling the context (what SIGINT does in
+// main) stops it with exit status 0.
+func TestServeOutbox(t *testing.T) {
+	env := testEnv(t)
+	mustRunCLI(t, env, "list", "add", "keji", "--name", "科技情报", "--from", "科技情报 <news@example.org>", "--lang", "zh")
+	mustRunCLI(t, env, "sub", "import", writeTestFile(t, "subs.csv", []byte("a@example.org\nb@example.org\nc@example.org\n")))
+	id := strings.TrimSpace(mustRunCLI(t, env, "issue", "import", "../../testdata/keji-qingbao-2024-07.md"))
+	mustRunCLI(t, env, "schedule", "add", id, "--at", "+1s")
+	dir := filepath.Join(t.TempDir(), "outbox")
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	var out bytes.Buffer
+	errb := &lockedBuffer{}
+	app := NewApp(strings.NewReader(""), &out, errb, func(k string) string { return env[k] })
+	code := make(chan int, 1)
+	go func() { code <- app.Run(ctx, []string{"serve", "--outbox", dir, "--http", "127.0.0.1:0", "--log-format", "json"}) }()
+	waitFor(t, "3 .eml files", 30*time.Second, func() bool {
+		m, _ := filepath.Glob(filepath.Join(dir, "*.eml"))
+		return len(m) == 3
+	})
+	waitFor(t, "issue sent", 20*time.Second, func() bool { return issueState(t, env["TIDINGS_DB"], id) == "sent" })
+	cancel()
+	select {
+	case c := <-code:
+		if c != 0 {
+			t.Fatalf("exit %d\n%s", c, errb.String())
+		}
+	case <-time.After(30 * time.Second):
+		t.Fatal("serve did not stop")
+	}
+	log := errb.String()
+	if !strings.Contains(log, `"level":"WARN","msg":"OUTBOX MODE`) || !strings.Contains(log, "stopped cleanly") {
+		t.Errorf("log:\n%s", log)
+	}
+	files, _ := filepath.Glob(filepath.Join(dir, "*.eml"))
+	for _, f := range files {
+		b, _ := os.ReadFile(f)
+		if !bytes.Contains(b, []byte("\r\nSubject: ")) || !strings.Contains(f, "@example.org") {
+			t.Errorf("%s is not the message: %.200q", f, b)
+		}
 	}
 }

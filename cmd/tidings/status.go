@@ -25,7 +25,7 @@ func newStatusCmd(a *App) *cobra.Command {
 		Short: "Show how the send of an issue stands: totals by state and the failures",
 		Args:  exactArgs(1, "ID"),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			id, err := parseIssueID(cmd, args[0])
+			id, err := parseIssueID(args[0])
 			if err != nil {
 				return err
 			}

@@ -10,4 +10,3 @@ func stub(use string) *cobra.Command {
 		return usagef("%s: not built yet", use)
 	}}
 }
-

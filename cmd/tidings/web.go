@@ -1,5 +1,3 @@
-//go:build h5pending
-
 package main
 
 import (
@@ -8,12 +6,8 @@ import (
 	"crypto/sha256"
 	"fmt"
 	"html/template"
-	"log/slog"
-	"os"
 	"strings"
 	"time"
-
-	"github.com/mattn/go-isatty"
 
 	"github.com/tidings/tidings"
 	"github.com/tidings/tidings/issues"
@@ -72,6 +66,10 @@ func (a *App) newWebServer(ctx context.Context) (*web.Server, error) {
 	if err != nil {
 		return nil, fmt.Errorf("web: %w", err)
 	}
+	log, err := a.sendLogger()
+	if err != nil {
+		return nil, err
+	}
 	// The CSRF key is derived from the database secret, so every serve
 	// process on one database accepts the others' forms, and a restart
 	// does not void forms open in browsers.
@@ -88,26 +86,10 @@ func (a *App) newWebServer(ctx context.Context) (*web.Server, error) {
 		CORSOrigins:       strings.Fields(a.Getenv("TIDINGS_CORS_ORIGINS")),
 		TrustForwardedFor: a.Getenv("TIDINGS_TRUST_PROXY") == "1",
 		CSRFKey:           mac.Sum(nil),
-		Logger:            a.webLogger().With("component", "web"),
+		Logger:            log.With("component", "web"),
 	})
 	if err != nil {
 		return nil, err
 	}
 	return s, nil
-}
-
-// webLogger logs on stderr as --log-format asks: text or JSON, by default
-// text on a terminal and JSON otherwise (as the daemon's own log).
-func (a *App) webLogger() *slog.Logger {
-	format := a.cfg.LogFormat
-	if format == "" {
-		format = "json"
-		if f, ok := a.Stderr.(*os.File); ok && isatty.IsTerminal(f.Fd()) {
-			format = "text"
-		}
-	}
-	if format == "text" {
-		return slog.New(slog.NewTextHandler(a.Stderr, nil))
-	}
-	return slog.New(slog.NewJSONHandler(a.Stderr, nil))
 }

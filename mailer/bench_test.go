@@ -1,0 +1,225 @@
+package mailer
+
+import (
+	"bytes"
+	"context"
+	"database/sql"
+	"fmt"
+	"io"
+	"os"
+	"sync"
+	"testing"
+	"time"
+
+	gosmtp "github.com/wneessen/go-mail/smtp"
+
+	"github.com/tidings/tidings"
+	"github.com/tidings/tidings/db"
+	"github.com/tidings/tidings/db/dbtest"
+	"github.com/tidings/tidings/issues"
+	"github.com/tidings/tidings/render"
+	"github.com/tidings/tidings/smtpsink"
+	"github.com/tidings/tidings/token"
+)
+
+// sampleFixture is the sample issue, imported and rendered by the real
+// packages, with n subscribers inserted in bulk.
+type sampleFixture struct {
+	d       *db.DB
+	list    *tidings.List
+	issueID int64
+	camp    *Campaign
+}
+
+func (f *sampleFixture) Campaign(ctx context.Context, id int64) (*Campaign, error) { return f.camp, nil }
+
+func (f *sampleFixture) Recipients(ctx context.Context, listID int64, fn func(tidings.Recipient) error) error {
+	return (&fixture{d: f.d}).Recipients(ctx, listID, fn)
+}
+
+type editionComposer struct{ e *render.Edition }
+
+func (c editionComposer) Combination(rc tidings.Recipient) (string, int) { return c.e.Combination(rc) }
+func (c editionComposer) Compose(w io.Writer, rc tidings.Recipient, o ComposeOptions) (string, error) {
+	mi, err := c.e.WriteMessage(w, rc, render.MessageOptions{To: o.To, Test: o.Test})
+	return mi.MessageID, err
+}
+func (c editionComposer) ReturnPath(rc tidings.Recipient) string { return c.e.ReturnPath(rc) }
+
+func newSampleFixture(tb testing.TB, n int) *sampleFixture {
+	tb.Helper()
+	ctx := context.Background()
+	d := dbtest.MustOpenDB(tb)
+	f := &sampleFixture{d: d, list: &tidings.List{Slug: "keji", Name: "科技情报参考", From: "科技情报 <news@example.org>", Lang: tidings.LangZH, TZ: "UTC"}}
+	topics := []tidings.Topic{
+		{Slug: "ageing", Name: "养老", Keywords: []string{"养老"}},
+		{Slug: "biomed", Name: "生物医药", Keywords: []string{"生物医药", "医疗器械"}},
+		{Slug: "finance", Name: "科技金融", Keywords: []string{"金融"}},
+		{Slug: "space", Name: "航天", Keywords: []string{"航天"}},
+	}
+	err := d.WriteTx(ctx, func(tx *sql.Tx) error {
+		res, err := tx.Exec(`INSERT INTO lists (slug, name, from_addr, lang, created_at) VALUES (?, ?, ?, 'zh', 1)`, f.list.Slug, f.list.Name, f.list.From)
+		if err != nil {
+			return err
+		}
+		f.list.ID, _ = res.LastInsertId()
+		for i := range topics {
+			topics[i].ListID = f.list.ID
+			res, err := tx.Exec(`INSERT INTO topics (list_id, slug, name, keywords, created_at) VALUES (?, ?, ?, ?, 1)`,
+				f.list.ID, topics[i].Slug, topics[i].Name, topics[i].Keywords[0])
+			if err != nil {
+				return err
+			}
+			topics[i].ID, _ = res.LastInsertId()
+		}
+		return nil
+	})
+	if err != nil {
+		tb.Fatal(err)
+	}
+	src, err := os.ReadFile("../testdata/keji-qingbao-2024-07.md")
+	if err != nil {
+		tb.Fatal(err)
+	}
+	is, err := issues.NewStore(d).Import(ctx, f.list.ID, "keji-qingbao-2024-07.md", src, topics)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	if is, err = issues.NewStore(d).Get(ctx, is.ID); err != nil {
+		tb.Fatal(err)
+	}
+	f.issueID = is.ID
+	if err := InsertSubscribers(ctx, d, f.list.ID, n); err != nil {
+		tb.Fatal(err)
+	}
+	secret, err := d.Secret(ctx)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	r := &render.Renderer{Links: tidings.Links{Base: "https://news.example.org"}, Signer: token.New(secret)}
+	ed, err := r.Prepare(f.list, topics, is)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	f.camp = &Campaign{IssueID: is.ID, ListID: f.list.ID, List: f.list.Slug, Domain: f.list.Domain(), Composer: editionComposer{ed}}
+	return f
+}
+
+// resetSend forgets the delivery log, so the same issue can be sent again.
+func (f *sampleFixture) resetSend(tb testing.TB) {
+	err := f.d.WriteTx(context.Background(), func(tx *sql.Tx) error {
+		for _, q := range []string{`DELETE FROM deliveries`, `DELETE FROM sends`, `UPDATE issues SET status = 'draft', sent_at = NULL`} {
+			if _, err := tx.Exec(q); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		tb.Fatal(err)
+	}
+}
+
+const benchSubscribers = 2000
+
+// BenchmarkSend sends the sample issue, rendered per topic combination
+// by the real renderer, to 2 000 subscribers over 4 connections to a
+// local discard SMTP server, delivery log and all. Compare msgs/s with
+// BenchmarkBareSMTP.
+func BenchmarkSend(b *testing.B) {
+	f := newSampleFixture(b, benchSubscribers)
+	sink := startSink(b, smtpsink.Options{Discard: true})
+	cfg := Config{Relays: []Relay{sinkRelay(b, sink)}, Concurrency: 4, Poll: 20 * time.Millisecond}
+	e := New(cfg, Deps{DB: f.d, Campaigns: f, Recipients: f})
+	b.ResetTimer()
+	start := time.Now()
+	sent := 0
+	for i := 0; i < b.N; i++ {
+		b.StopTimer()
+		f.resetSend(b)
+		b.StartTimer()
+		rep, err := e.Send(context.Background(), f.issueID, SendOptions{})
+		if err != nil {
+			b.Fatal(err)
+		}
+		sent += rep.Sent
+	}
+	b.ReportMetric(float64(sent)/time.Since(start).Seconds(), "msgs/s")
+}
+
+// BenchmarkBareSMTP is the yardstick: a bare go-mail/smtp client sending
+// one pre-built message of the same issue the same number of times over
+// the same number of connections, with no rendering and no log.
+func BenchmarkBareSMTP(b *testing.B) {
+	f := newSampleFixture(b, 0)
+	var msg bytes.Buffer
+	if _, err := f.camp.Composer.Compose(&msg, tidings.Recipient{SubscriberID: 1, Email: "r@example.com", AllTopics: true}, ComposeOptions{}); err != nil {
+		b.Fatal(err)
+	}
+	sink := startSink(b, smtpsink.Options{Discard: true})
+	b.ResetTimer()
+	start := time.Now()
+	for i := 0; i < b.N; i++ {
+		if err := BareSend(sink.Addr, 4, benchSubscribers, msg.Bytes()); err != nil {
+			b.Fatal(err)
+		}
+	}
+	b.ReportMetric(float64(b.N*benchSubscribers)/time.Since(start).Seconds(), "msgs/s")
+}
+
+// BareSend sends msg n times over conns connections with the bare
+// go-mail/smtp client: MAIL, RCPT, DATA per message, nothing else. It is
+// the baseline the benchmarks compare the engine with.
+func BareSend(addr string, conns, n int, msg []byte) error {
+	var wg sync.WaitGroup
+	errs := make([]error, conns)
+	for w := 0; w < conns; w++ {
+		count := n / conns
+		if w < n%conns {
+			count++
+		}
+		wg.Go(func() {
+			c, err := gosmtp.Dial(addr)
+			if err != nil {
+				errs[w] = err
+				return
+			}
+			defer c.Close()
+			if err := c.Hello("bench.localhost"); err != nil {
+				errs[w] = err
+				return
+			}
+			for i := 0; i < count; i++ {
+				if err := c.Mail("<bounces@example.org>"); err != nil {
+					errs[w] = err
+					return
+				}
+				if err := c.Rcpt(fmt.Sprintf("<r%d.%d@example.com>", w, i)); err != nil {
+					errs[w] = err
+					return
+				}
+				wc, err := c.Data()
+				if err != nil {
+					errs[w] = err
+					return
+				}
+				if _, err := wc.Write(msg); err != nil {
+					errs[w] = err
+					return
+				}
+				if err := wc.Close(); err != nil {
+					errs[w] = err
+					return
+				}
+			}
+			errs[w] = c.Quit()
+		})
+	}
+	wg.Wait()
+	for _, err := range errs {
+		if err != nil {
+			return err
+		}
+	}
+	return nil
+}
