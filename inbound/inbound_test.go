@@ -757,3 +757,27 @@ func BenchmarkSMTPBounce(b *testing.B) {
 		}
 	}
 }
+
+// TestProcessReadsReturnPath: Process, without the SMTP envelope, takes the
+// null sender from the Return-Path header, so a bounce that happens to
+// reach a subscribe address is still never answered.
+func TestProcessReadsReturnPath(t *testing.T) {
+	e := newEnv(t)
+	msg := []byte("Return-Path: <>\r\nFrom: someone@example.net\r\nTo: keji+subscribe@news.example.org\r\nSubject: subscribe\r\n\r\nhi\r\n")
+	res, err := e.proc.Process(e.ctx, "keji+subscribe@news.example.org", msg)
+	if err != nil || res.Action != ActionIgnored || res.Replied {
+		t.Fatalf("null Return-Path: %+v, %v; want ignored", res, err)
+	}
+	msg = bytes.Replace(msg, []byte("<>"), []byte("<someone@example.net>"), 1)
+	res, err = e.proc.Process(e.ctx, "keji+subscribe@news.example.org", msg)
+	if err != nil || res.Action != ActionSubscribe || !res.Replied {
+		t.Fatalf("ordinary Return-Path: %+v, %v; want answered", res, err)
+	}
+	res, err = e.proc.Process(e.ctx, e.verp(e.issue), e.fixture("exim-soft.eml"))
+	if err != nil || res.Action != ActionBounce || res.Kind != KindSoft || res.SubscriberID != e.reader {
+		t.Fatalf("bounce: %+v, %v", res, err)
+	}
+	if _, err := e.proc.Process(e.ctx, "news@news.example.org", msg); !errors.Is(err, ErrNotOurs) {
+		t.Errorf("not a list address: err = %v, want ErrNotOurs", err)
+	}
+}

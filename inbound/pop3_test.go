@@ -3,12 +3,14 @@ package inbound
 import (
 	"bytes"
 	"context"
+	"crypto/tls"
 	"errors"
 	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strconv"
+	"strings"
 	"testing"
 	"time"
 )
@@ -48,7 +50,7 @@ func freePort(t *testing.T) string {
 
 // startMailpit runs Mailpit with its POP3 server on loopback and returns
 // its SMTP and POP3 addresses.
-func startMailpit(t *testing.T, user, pass string) (smtpAddr, pop3Addr string) {
+func startMailpit(t *testing.T, user, pass string, extra ...string) (smtpAddr, pop3Addr string) {
 	t.Helper()
 	bin := requirePeer(t, "mailpit")
 	dir := t.TempDir()
@@ -58,8 +60,9 @@ func startMailpit(t *testing.T, user, pass string) (smtpAddr, pop3Addr string) {
 	}
 	smtpAddr = "127.0.0.1:" + freePort(t)
 	pop3Addr = "127.0.0.1:" + freePort(t)
-	cmd := exec.Command(bin, "-d", filepath.Join(dir, "mailpit.db"), "-s", smtpAddr, "-l", "127.0.0.1:"+freePort(t),
-		"--pop3", pop3Addr, "--pop3-auth-file", auth, "--max", "0", "-q", "--disable-version-check")
+	args := []string{"-d", filepath.Join(dir, "mailpit.db"), "-s", smtpAddr, "-l", "127.0.0.1:" + freePort(t),
+		"--pop3", pop3Addr, "--pop3-auth-file", auth, "--max", "0", "-q", "--disable-version-check"}
+	cmd := exec.Command(bin, append(args, extra...)...)
 	var stderr bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &stderr, &stderr
 	if err := cmd.Start(); err != nil {
@@ -219,5 +222,39 @@ func TestParseMailbox(t *testing.T) {
 	mb, _ := ParseMailbox("pop3s://u:p%40x@mail.example.org")
 	if mb.Pass != "p@x" || bytes.Contains([]byte(mb.String()), []byte("p@x")) {
 		t.Errorf("password %q, String %q", mb.Pass, mb.String())
+	}
+}
+
+func TestPOP3SAgainstMailpit(t *testing.T) {
+	e := newEnv(t)
+	certFile, keyFile, pool := selfSigned(t, t.TempDir())
+	smtpAddr, pop3Addr := startMailpit(t, "bounces", "s3cret", "--pop3-tls-cert", certFile, "--pop3-tls-key", keyFile)
+	if err := send(smtpAddr, "", []string{e.verp(e.issue)}, e.fixture("microsoft-hard.eml")); err != nil {
+		t.Fatal(err)
+	}
+	mb, err := ParseMailbox("pop3s://bounces:s3cret@" + pop3Addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	mb.TLSConf = &tls.Config{RootCAs: pool, ServerName: "mx.news.example.org"}
+	p, err := NewPoller(PollerConfig{Processor: e.proc, Mailbox: mb, Timeout: 10 * time.Second})
+	if err != nil {
+		t.Fatal(err)
+	}
+	st, err := p.Poll(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := (PollStats{Messages: 1, Processed: 1, Deleted: 1}); st != want {
+		t.Errorf("poll: %+v, want %+v", st, want)
+	}
+	if got := e.bounces(); len(got) != 1 || got[0].Code != "5.1.10" {
+		t.Errorf("bounces = %+v, want the Microsoft hard bounce", got)
+	}
+	// An untrusted certificate is refused before the password is sent.
+	mb.TLSConf = nil
+	p2, _ := NewPoller(PollerConfig{Processor: e.proc, Mailbox: mb, Timeout: 10 * time.Second})
+	if _, err := p2.Poll(context.Background()); err == nil || !strings.Contains(err.Error(), "tls") {
+		t.Errorf("untrusted certificate: err = %v, want a TLS error", err)
 	}
 }

@@ -80,7 +80,14 @@ func (p *Processor) reply(ctx context.Context, t target, m *message, env Envelop
 	if _, err := p.commit(ctx, env.Key, nil); err != nil {
 		return Result{}, err
 	}
-	return Result{Action: action, ListID: list.ID, Replied: true, Diagnostic: strings.Join(topics, ",")}, nil
+	res := Result{Action: action, ListID: list.ID, Replied: true}
+	if action == ActionSubscribe {
+		res.Reason = "topics: all"
+		if topics != nil {
+			res.Reason = "topics: " + strings.Join(topics, ",")
+		}
+	}
+	return res, nil
 }
 
 // noReply says why m must not be answered, or "".

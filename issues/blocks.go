@@ -147,6 +147,12 @@ func trimBlankTail(ls []string) []string {
 	return ls
 }
 
+var linkRe = regexp.MustCompile(`!?\[([^\]]*)\]\([^)]*\)`)
+
+// titleText is a heading or table-of-contents entry as plain text: no
+// emphasis, and links reduced to their text.
+func titleText(s string) string { return plainText(linkRe.ReplaceAllString(s, "$1")) }
+
 // plainText is s without the Markdown emphasis markers that PDF exports
 // sprinkle over titles, for comparing and for storing titles.
 func plainText(s string) string {

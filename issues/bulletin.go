@@ -22,6 +22,8 @@ var (
 	leaderRe = regexp.MustCompile(`(?:\s*(?:[.．。·・…⋯_\-—–]\s*){2,}|\s*…|\t+|\s{3,})\s*(\d{1,4})\s*$`)
 	// tocMarkRe is a bullet symbol a TOC entry may start with.
 	tocMarkRe = regexp.MustCompile(`^[★☆●○◆◇■□▪▫•·►▶▸◎◉※✦✧❖➢➤→√✓]\s*`)
+	// anchorEntryRe is a contents line that only links to an anchor.
+	anchorEntryRe = regexp.MustCompile(`^(?:\d{1,3}[.、．)]\s*)?\[[^\]]+\]\(#[^)]*\)$`)
 	// entryOrdinalRe is an entry's own numbering ("1.", "一、", "(3)").
 	entryOrdinalRe = regexp.MustCompile(`^(?:\d{1,3}[.、．)]\s*|[（(]\d{1,3}[）)]\s*|[一二三四五六七八九十]+[、．.]\s*|[（(][一二三四五六七八九十]+[）)]\s*)`)
 )
@@ -61,7 +63,7 @@ func tocEntries(b block, forced bool) (entries []tocEntry, all bool) {
 			if m := leaderRe.FindStringIndex(joined); m != nil && m[0] > 0 {
 				joined, entries[n-1].page = strings.TrimSpace(joined[:m[0]]), true
 			}
-			entries[n-1].title = strings.TrimRight(plainText(joined), "…. ")
+			entries[n-1].title = strings.TrimRight(titleText(joined), "…. ")
 			entries[n-1].line = b.line + k
 			continue
 		}
@@ -73,12 +75,15 @@ func tocEntries(b block, forced bool) (entries []tocEntry, all bool) {
 		if m := tocMarkRe.FindStringIndex(t); m != nil {
 			t, mark = strings.TrimSpace(t[m[1]:]), true
 		}
+		if anchorEntryRe.MatchString(t) {
+			mark = true // "[Title](#title)": a converter's linked contents
+		}
 		if !page && !mark && (!forced || runeLen(t) > 80 || endsSentence(t)) {
 			all = false
 			continue
 		}
 		t = strings.TrimSpace(entryOrdinalRe.ReplaceAllString(t, ""))
-		t = strings.TrimRight(plainText(t), "…. ")
+		t = strings.TrimRight(titleText(t), "…. ")
 		if t != "" {
 			entries = append(entries, tocEntry{title: t, line: b.line + k, page: page})
 		}
@@ -130,7 +135,7 @@ func parseBulletin(name string, lines []string, is *tidings.Issue) (*parsed, err
 	if ti < 0 {
 		return nil, perr(name, blocks[0].line, "no title: begin the file with a \"# Title\" line, or with YAML front matter")
 	}
-	is.Title = plainText(blocks[ti].text)
+	is.Title = titleText(blocks[ti].text)
 	roles[ti] = roleTitle
 
 	// The front region runs from the title to the first heading that is not
@@ -265,12 +270,14 @@ func parseBulletin(name string, lines []string, is *tidings.Issue) (*parsed, err
 	intro = append(intro, sectionLabels(blocks[fe:starts[0]])...)
 	is.Intro = render(joinPageBreaks(intro))
 
+	header := runningHeaders(is.Title, mastLines)
 	p := &parsed{issue: is}
 	for n, s := range starts {
 		body := blocks[s+1 : end]
 		if n+1 < len(starts) {
 			body = sectionLabels(blocks[s+1 : starts[n+1]])
 		}
+		body = slices.DeleteFunc(slices.Clone(body), header)
 		a, err := makeArticle(name, blocks[s], body, true)
 		if err != nil {
 			return nil, err
@@ -381,11 +388,11 @@ func matchTOC(name string, blocks []block, fe, end int, entries []tocEntry) ([]i
 		switch {
 		case b.kind == kHeading && !isTOCLabel(b.text):
 			t, _, _, _ := headingAttrs(name, b.line, b.text)
-			cands = append(cands, cand{i, plainText(t), matchHeading, 1})
+			cands = append(cands, cand{i, titleText(t), matchHeading, 1})
 		case boldOnly(b):
-			cands = append(cands, cand{i, plainText(b.lines[0]), matchHeading, 0.98})
+			cands = append(cands, cand{i, titleText(b.lines[0]), matchHeading, 0.98})
 		case b.kind == kPara && len(b.lines) == 1 && runeLen(b.lines[0]) <= 60 && !endsSentence(b.lines[0]):
-			cands = append(cands, cand{i, plainText(b.lines[0]), matchLine, 0.95})
+			cands = append(cands, cand{i, titleText(b.lines[0]), matchLine, 0.95})
 		}
 	}
 	m, n := len(entries), len(cands)
@@ -468,12 +475,24 @@ func colophonLine(l string, masthead []string) bool {
 	if runeLen(t) <= 60 && (creditRe.MatchString(t) || contactRe.MatchString(t)) {
 		return true
 	}
-	if m := labelRe.FindStringSubmatch(t); m != nil && !endsSentence(t) &&
-		!slices.Contains(notColophon, strings.ToLower(strings.TrimSpace(m[1]))) {
+	if m := labelRe.FindStringSubmatch(t); m != nil && !endsSentence(t) && !articleLabel(m[1]) {
 		return true
 	}
 	for _, ml := range masthead {
 		if runeLen(t) <= 60 && similarity(t, ml) >= 0.75 {
+			return true
+		}
+	}
+	return false
+}
+
+// articleLabel: "来源", "作者单位", "Source" label a line of an article.
+// One-character labels ("文", "图") must match whole; longer ones also
+// start longer labels.
+func articleLabel(label string) bool {
+	label = strings.ToLower(strings.TrimSpace(label))
+	for _, w := range notColophon {
+		if label == w || (runeLen(w) > 1 && strings.HasPrefix(label, w)) {
 			return true
 		}
 	}
@@ -519,6 +538,7 @@ var (
 func findNumber(lines []string) int {
 	for _, re := range []*regexp.Regexp{totalNumRe, cnNumRe, enNumRe} {
 		for _, l := range lines {
+			l = asciiDigits(l)
 			if m := re.FindStringSubmatch(l); m != nil {
 				if n := parseNumeral(m[1]); n > 0 {
 					return n
@@ -569,6 +589,10 @@ var (
 // the month is printed; empty when there is none.
 func findDate(lines []string) string {
 	atoi := func(s string) int { n, _ := strconv.Atoi(s); return n }
+	lines = slices.Clone(lines)
+	for i := range lines {
+		lines[i] = asciiDigits(lines[i])
+	}
 	for _, l := range lines {
 		if m := cnDateRe.FindStringSubmatch(l); m != nil {
 			return fmt.Sprintf("%s-%02d-%02d", m[1], atoi(m[2]), atoi(m[3]))
@@ -603,4 +627,31 @@ func sectionLabels(bs []block) []block {
 		bs = bs[:len(bs)-1]
 	}
 	return bs
+}
+
+// runningHeaders recognises the PDF's page header left between two halves
+// of a page-break split: a line that is the title, a masthead line, or
+// both ("科技情报参考 2024年第7期").
+func runningHeaders(title string, masthead []string) func(block) bool {
+	known := map[string]bool{string(normalize(title)): true}
+	for _, m := range masthead {
+		n := string(normalize(m))
+		known[n] = true
+		known[string(normalize(title))+n] = true
+		known[n+string(normalize(title))] = true
+	}
+	delete(known, "")
+	return func(b block) bool {
+		return b.kind == kPara && len(b.lines) == 1 && runeLen(b.lines[0]) <= 80 && known[string(normalize(plainText(b.lines[0])))]
+	}
+}
+
+// asciiDigits turns full-width digits ("第７期") into ASCII ones.
+func asciiDigits(s string) string {
+	return strings.Map(func(r rune) rune {
+		if r >= '０' && r <= '９' {
+			return '0' + (r - '０')
+		}
+		return r
+	}, s)
 }

@@ -161,7 +161,7 @@ func parseExplicit(name string, lines []string, is *tidings.Issue) (*parsed, err
 	blocks := scan(lines[end+1:], end+2)
 	// A leading "# Title" repeating the front matter's title is dropped.
 	if len(blocks) > 0 && blocks[0].kind == kHeading && blocks[0].level == 1 &&
-		similarity(plainText(blocks[0].text), is.Title) == 1 {
+		similarity(titleText(blocks[0].text), is.Title) == 1 {
 		blocks = blocks[1:]
 	}
 	var starts []int
@@ -265,7 +265,7 @@ func makeArticle(name string, head block, body []block, joinSplits bool) (tiding
 	if err != nil {
 		return tidings.Article{}, err
 	}
-	a := tidings.Article{Title: plainText(title), TaggedBy: tidings.TaggedByKeywords}
+	a := tidings.Article{Title: titleText(title), TaggedBy: tidings.TaggedByKeywords}
 	if a.Title == "" {
 		return a, perr(name, head.line, "article heading has no title")
 	}

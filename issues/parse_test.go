@@ -225,9 +225,10 @@ func TestParseOtherBulletins(t *testing.T) {
 			articles: []string{"全省科技成果转化工作推进会召开", "我省3项成果获国家科学技术奖，创历史最好成绩，其中一项获一等奖", "关于开展2024年度科技计划项目申报工作的通知"},
 			bodyHas: map[int][]string{
 				1: {"现实生产力转化的“最后一公里”，让更多成果"},
+				2: {"获奖数量和等级均创历史新高。"},
 				3: {"各有关单位：\n\n现将", "一、申报范围\n\n重点支持"},
 			},
-			bodyLacks: map[int][]string{1: {"- 2 -"}, 3: {"王 芳", "报送", "抄送"}},
+			bodyLacks: map[int][]string{1: {"- 2 -"}, 2: {"（第十一期）"}, 3: {"王 芳", "报送", "抄送"}},
 			masthead:  []string{"第十一期", "某省科学技术厅办公室"},
 			footer:    []string{"（本期编辑：王 芳）", "报送：省委、省政府领导，科技部办公厅", "抄送：各市科技局，厅机关各处室"},
 		},
@@ -428,6 +429,7 @@ func TestFindNumber(t *testing.T) {
 		{"Issue 7", 7},
 		{"Issue #8 · May", 8},
 		{"Vol. 3, No. 11", 11},
+		{"２０２４年第７期", 7},
 		{"2024年7月", 0},
 	}
 	for _, tt := range tests {
@@ -502,6 +504,13 @@ func TestParseBulletinVariants(t *testing.T) {
 			articles: []string{"News", "Contacts"},
 			body1:    "Something happened.",
 			lastBody: "Phone: 555 0101\n\nEmail: desk@example.org",
+		},
+		{
+			name:     "linked contents, author line kept in the article",
+			src:      "# Review\n\nIssue 9\n\n1. [Rivers](#rivers)\n2. [Forests and their future](#forests)\n\n## Rivers\n\nWater.\n\n## Forests and their future: a survey\n\n### Oak\n\nx.\n\n### Ash\n\ny.\n\n### Elm\n\nTrees.\n\n(Author affiliation: Northfield University)\n",
+			articles: []string{"Rivers", "Forests and their future: a survey"},
+			body1:    "Water.",
+			lastBody: "### Oak\n\nx.\n\n### Ash\n\ny.\n\n### Elm\n\nTrees.\n\n(Author affiliation: Northfield University)",
 		},
 		{
 			name:     "fenced code keeps its headings",

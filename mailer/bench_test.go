@@ -4,14 +4,10 @@ import (
 	"bytes"
 	"context"
 	"database/sql"
-	"fmt"
 	"io"
 	"os"
-	"sync"
 	"testing"
 	"time"
-
-	gosmtp "github.com/wneessen/go-mail/smtp"
 
 	"github.com/tidings/tidings"
 	"github.com/tidings/tidings/db"
@@ -31,7 +27,9 @@ type sampleFixture struct {
 	camp    *Campaign
 }
 
-func (f *sampleFixture) Campaign(ctx context.Context, id int64) (*Campaign, error) { return f.camp, nil }
+func (f *sampleFixture) Campaign(ctx context.Context, id int64) (*Campaign, error) {
+	return f.camp, nil
+}
 
 func (f *sampleFixture) Recipients(ctx context.Context, listID int64, fn func(tidings.Recipient) error) error {
 	return (&fixture{d: f.d}).Recipients(ctx, listID, fn)
@@ -151,75 +149,26 @@ func BenchmarkSend(b *testing.B) {
 // one pre-built message of the same issue the same number of times over
 // the same number of connections, with no rendering and no log.
 func BenchmarkBareSMTP(b *testing.B) {
-	f := newSampleFixture(b, 0)
-	var msg bytes.Buffer
-	if _, err := f.camp.Composer.Compose(&msg, tidings.Recipient{SubscriberID: 1, Email: "r@example.com", AllTopics: true}, ComposeOptions{}); err != nil {
+	f := newSampleFixture(b, 4)
+	// One pre-built message per topic choice, in the proportions the
+	// engine's benchmark sends them.
+	var msgs [][]byte
+	err := f.Recipients(context.Background(), f.list.ID, func(rc tidings.Recipient) error {
+		var msg bytes.Buffer
+		_, err := f.camp.Composer.Compose(&msg, rc, ComposeOptions{})
+		msgs = append(msgs, msg.Bytes())
+		return err
+	})
+	if err != nil {
 		b.Fatal(err)
 	}
 	sink := startSink(b, smtpsink.Options{Discard: true})
 	b.ResetTimer()
 	start := time.Now()
 	for i := 0; i < b.N; i++ {
-		if err := BareSend(sink.Addr, 4, benchSubscribers, msg.Bytes()); err != nil {
+		if err := BareSend(sink.Addr, 4, benchSubscribers, msgs); err != nil {
 			b.Fatal(err)
 		}
 	}
 	b.ReportMetric(float64(b.N*benchSubscribers)/time.Since(start).Seconds(), "msgs/s")
-}
-
-// BareSend sends msg n times over conns connections with the bare
-// go-mail/smtp client: MAIL, RCPT, DATA per message, nothing else. It is
-// the baseline the benchmarks compare the engine with.
-func BareSend(addr string, conns, n int, msg []byte) error {
-	var wg sync.WaitGroup
-	errs := make([]error, conns)
-	for w := 0; w < conns; w++ {
-		count := n / conns
-		if w < n%conns {
-			count++
-		}
-		wg.Go(func() {
-			c, err := gosmtp.Dial(addr)
-			if err != nil {
-				errs[w] = err
-				return
-			}
-			defer c.Close()
-			if err := c.Hello("bench.localhost"); err != nil {
-				errs[w] = err
-				return
-			}
-			for i := 0; i < count; i++ {
-				if err := c.Mail("<bounces@example.org>"); err != nil {
-					errs[w] = err
-					return
-				}
-				if err := c.Rcpt(fmt.Sprintf("<r%d.%d@example.com>", w, i)); err != nil {
-					errs[w] = err
-					return
-				}
-				wc, err := c.Data()
-				if err != nil {
-					errs[w] = err
-					return
-				}
-				if _, err := wc.Write(msg); err != nil {
-					errs[w] = err
-					return
-				}
-				if err := wc.Close(); err != nil {
-					errs[w] = err
-					return
-				}
-			}
-			errs[w] = c.Quit()
-		})
-	}
-	wg.Wait()
-	for _, err := range errs {
-		if err != nil {
-			return err
-		}
-	}
-	return nil
 }

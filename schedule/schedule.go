@@ -24,6 +24,7 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/robfig/cron/v3"
@@ -84,12 +85,20 @@ func LoadZone(name string) (*time.Location, error) {
 	if name == "" {
 		return nil, errorf(ErrInvalid, "time zone is empty: give an IANA name such as Asia/Shanghai")
 	}
+	if loc, ok := zones.Load(name); ok {
+		return loc.(*time.Location), nil
+	}
 	loc, err := time.LoadLocation(name)
 	if err != nil {
 		return nil, errorf(ErrInvalid, "unknown time zone %q: give an IANA name such as Asia/Shanghai or Europe/Berlin", name)
 	}
+	zones.Store(name, loc)
 	return loc, nil
 }
+
+// zones caches loaded zones: time.LoadLocation reads the zone file each
+// time, and the scheduler resolves every schedule's zone at every poll.
+var zones sync.Map
 
 var cronParser = cron.NewParser(cron.Minute | cron.Hour | cron.Dom | cron.Month | cron.Dow | cron.Descriptor)
 
@@ -322,7 +331,7 @@ func (s *Store) scan(r interface{ Scan(...any) error }, now time.Time) (Schedule
 	if err := r.Scan(&sc.ID, &sc.ListID, &sc.ListSlug, &sc.IssueID, &sc.IssueNumber, &sc.Cron, &at, &sc.TZ, &last, &sc.Done, &created); err != nil {
 		return sc, err
 	}
-	loc, err := time.LoadLocation(sc.TZ)
+	loc, err := LoadZone(sc.TZ)
 	if err != nil {
 		loc = time.UTC
 	}

@@ -10,6 +10,8 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/robfig/cron/v3"
+
 	"github.com/tidings/tidings/db"
 )
 
@@ -73,6 +75,7 @@ type Scheduler struct {
 	failures map[int64]int
 	wake     chan struct{}
 	leader   atomic.Bool
+	crons    map[string]parsedCron
 }
 
 // Leader reports whether this scheduler held the sender lease at its last
@@ -110,6 +113,7 @@ func New(cfg Config) *Scheduler {
 		retryAt:  map[int64]time.Time{},
 		failures: map[int64]int{},
 		wake:     make(chan struct{}, 1),
+		crons:    map[string]parsedCron{},
 	}
 }
 
@@ -454,14 +458,9 @@ func (s *Scheduler) fireRecurring(ctx context.Context, tx *sql.Tx, now time.Time
 	}
 	var logs []func()
 	for _, r := range recs {
-		loc, err := LoadZone(r.tz)
+		sched, loc, err := s.parsed(r.spec, r.tz)
 		if err != nil {
-			logs = append(logs, func() { s.log.Error("recurring schedule has a bad zone; skipped", "schedule", r.id, "err", err) })
-			continue
-		}
-		sched, err := ParseCron(r.spec, loc)
-		if err != nil {
-			logs = append(logs, func() { s.log.Error("recurring schedule has a bad expression; skipped", "schedule", r.id, "err", err) })
+			logs = append(logs, func() { s.log.Error("recurring schedule is invalid; skipped", "schedule", r.id, "err", err) })
 			continue
 		}
 		base := time.Unix(r.created, 0)
@@ -500,6 +499,31 @@ func (s *Scheduler) fireRecurring(ctx context.Context, tx *sql.Tx, now time.Time
 		})
 	}
 	return logs, nil
+}
+
+type parsedCron struct {
+	sched cron.Schedule
+	loc   *time.Location
+	err   error
+}
+
+// parsed parses a schedule's expression in its zone once per process:
+// every poll reads every recurring schedule.
+func (s *Scheduler) parsed(spec, tz string) (cron.Schedule, *time.Location, error) {
+	key := tz + "\x00" + spec
+	s.mu.Lock()
+	p, ok := s.crons[key]
+	s.mu.Unlock()
+	if !ok {
+		p.loc, p.err = LoadZone(tz)
+		if p.err == nil {
+			p.sched, p.err = ParseCron(spec, p.loc)
+		}
+		s.mu.Lock()
+		s.crons[key] = p
+		s.mu.Unlock()
+	}
+	return p.sched, p.loc, p.err
 }
 
 // latestDue is the last instant of sched in (base, now], zero when none,

@@ -15,6 +15,7 @@ import (
 	"errors"
 	"fmt"
 	"net/mail"
+	"os"
 	"strings"
 	"time"
 	"unicode/utf8"
@@ -160,6 +161,13 @@ func normaliseList(l *tidings.List) error {
 		}
 	}
 	l.Address = strings.TrimSpace(l.Address)
+	l.TemplateDir = strings.TrimSpace(l.TemplateDir)
+	if l.TemplateDir != "" {
+		// Stored as given; checked now so a typo fails here, not at send time.
+		if fi, err := os.Stat(l.TemplateDir); err != nil || !fi.IsDir() {
+			return invalidf("list %s: templates %q is not a directory", l.Slug, l.TemplateDir)
+		}
+	}
 	return nil
 }
 

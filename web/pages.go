@@ -601,7 +601,7 @@ func (s *Server) handlePreferencesPost(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if err := parseForm(w, r); err != nil || !s.csrfOK(r) {
-		s.message(w, r, list, http.StatusForbidden, "forbidden.title", "forbidden.text", r.URL.Path, "again")
+		s.message(w, r, list, http.StatusForbidden, "forbidden.title", "forbidden.text", s.self(r), "again")
 		return
 	}
 	sub, ss, ok := s.reader(w, r, list, token.Preferences, token.Manage)
@@ -655,7 +655,7 @@ func (s *Server) handlePreferencesPost(w http.ResponseWriter, r *http.Request) {
 		}
 		err = s.cfg.Subscribers.SetStatus(ctx, list.ID, sub.ID, tidings.StatusConfirmed)
 	default:
-		s.message(w, r, list, http.StatusBadRequest, "bad.title", "bad.text", r.URL.Path, "prefs.title")
+		s.message(w, r, list, http.StatusBadRequest, "bad.title", "bad.text", s.self(r), "prefs.title")
 		return
 	}
 	if err != nil {
@@ -664,7 +664,7 @@ func (s *Server) handlePreferencesPost(w http.ResponseWriter, r *http.Request) {
 	}
 	s.log.Info("preferences changed", "list", list.Slug, "subscriber", sub.ID, "action", action)
 	// Post/redirect/get: a reload does not post again.
-	http.Redirect(w, r, r.URL.Path+"?done="+action, http.StatusSeeOther)
+	http.Redirect(w, r, s.self(r)+"?done="+action, http.StatusSeeOther)
 }
 
 // ---- unsubscribe ----
@@ -700,7 +700,7 @@ func (s *Server) handleUnsubscribe(w http.ResponseWriter, r *http.Request) {
 	}
 	oneClick := r.PostFormValue("List-Unsubscribe") == "One-Click"
 	if !oneClick && !s.csrfOK(r) {
-		s.message(w, r, list, http.StatusForbidden, "forbidden.title", "forbidden.text", r.URL.Path, "unsub.button")
+		s.message(w, r, list, http.StatusForbidden, "forbidden.title", "forbidden.text", s.self(r), "unsub.button")
 		return
 	}
 	if oneClick {

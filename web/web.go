@@ -244,8 +244,27 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	h.Set("Referrer-Policy", "no-referrer")
 	h.Set("X-Frame-Options", "DENY")
 	h.Set("Cross-Origin-Opener-Policy", "same-origin")
+	if s.secureBase() {
+		// Served over https (perhaps behind a proxy): stay there.
+		h.Set("Strict-Transport-Security", "max-age=31536000")
+	}
+	// Under a base URL with a path (https://example.org/news), take the
+	// prefix off when the proxy in front did not.
+	if s.prefix != "" {
+		if rest, ok := strings.CutPrefix(r.URL.Path, s.prefix); ok && strings.HasPrefix(rest, "/") {
+			r2 := new(http.Request)
+			*r2 = *r
+			u := *r.URL
+			u.Path, u.RawPath = rest, ""
+			r2.URL = &u
+			r = r2
+		}
+	}
 	s.mux.ServeHTTP(w, r)
 }
+
+// self is the path the browser sees for this request.
+func (s *Server) self(r *http.Request) string { return s.prefix + r.URL.Path }
 
 // Wait blocks until the mails the server is sending in the background are
 // handed over (or have failed); call it at shutdown.
@@ -257,15 +276,13 @@ func (s *Server) handleCSS(w http.ResponseWriter, r *http.Request) {
 	w.Write(s.css)
 }
 
-// local turns one of our absolute links into a path, so pages work under
-// whatever host name the browser used and stay within CSP 'self'.
+// local turns one of our absolute links into a path (keeping the base
+// URL's own path), so pages work under whatever host name the browser used
+// and stay within CSP 'self'.
 func (s *Server) local(abs string) string {
 	base := strings.TrimRight(s.cfg.Links.Base, "/")
 	if p, ok := strings.CutPrefix(abs, base); ok {
-		if p == "" {
-			return "/"
-		}
-		return p
+		return s.prefix + p
 	}
 	return abs
 }

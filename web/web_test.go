@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"encoding/xml"
+	"fmt"
 	"mime/multipart"
 	"net/http"
 	"net/http/httptest"
@@ -623,9 +624,59 @@ func TestSecurityHeaders(t *testing.T) {
 	if strings.Contains(r.body, "<script>alert") || !strings.Contains(r.body, "&lt;script&gt;") {
 		t.Errorf("name not escaped:\n%s", r.body)
 	}
+	// The CSRF cookie: not readable by script, not sent cross-site on POST.
+	var ck *http.Cookie
+	for _, c := range (&http.Response{Header: page.hdr}).Cookies() {
+		if c.Name == "tidings_csrf" {
+			ck = c
+		}
+	}
+	if ck == nil || !ck.HttpOnly || ck.SameSite != http.SameSiteLaxMode || ck.Path != "/" || ck.Secure {
+		t.Errorf("csrf cookie %+v", ck)
+	}
+	if page.hdr.Get("Strict-Transport-Security") != "" {
+		t.Error("HSTS on a plain-http base URL")
+	}
 	css := e.do(nil, "GET", "/static/style.css", nil)
 	if css.code != 200 || !strings.HasPrefix(css.hdr.Get("Content-Type"), "text/css") {
 		t.Errorf("css: %d %s", css.code, css.hdr.Get("Content-Type"))
+	}
+}
+
+// Behind https, cookies are Secure and browsers are told to stay on https.
+func TestHTTPSBase(t *testing.T) {
+	e := newEnv(t)
+	srv, err := web.New(web.Config{Subscribers: e.subs, Issues: e.iss, Renderer: readerMails{}, Mailer: smtpSender{}, Signer: e.signer,
+		Links: tidings.Links{Base: "https://news.example.org/letters"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	w := httptest.NewRecorder()
+	srv.ServeHTTP(w, httptest.NewRequest("GET", "/weekly/subscribe", nil))
+	if w.Code != 200 || w.Header().Get("Strict-Transport-Security") == "" {
+		t.Errorf("%d %v", w.Code, w.Header())
+	}
+	c := w.Result().Cookies()
+	if len(c) != 1 || !c[0].Secure || c[0].Path != "/letters/" {
+		t.Errorf("cookies %+v", c)
+	}
+	if !strings.Contains(w.Body.String(), `href="/letters/static/style.css"`) || !strings.Contains(w.Body.String(), `href="/letters/weekly/archive"`) {
+		t.Errorf("links do not carry the base path:\n%s", w.Body.String())
+	}
+	// The prefix is taken off when no proxy did, and the pages' own
+	// redirects keep it.
+	w = httptest.NewRecorder()
+	srv.ServeHTTP(w, httptest.NewRequest("GET", "/letters/weekly/subscribe", nil))
+	if w.Code != 200 || !strings.Contains(w.Body.String(), "Subscribe to Tidings Weekly") {
+		t.Errorf("prefixed path: %d", w.Code)
+	}
+	for _, bad := range []string{"", "news.example.org", "ftp://x.org", "https://"} {
+		if _, err := web.New(web.Config{Subscribers: e.subs, Issues: e.iss, Renderer: readerMails{}, Mailer: smtpSender{}, Signer: e.signer, Links: tidings.Links{Base: bad}}); err == nil {
+			t.Errorf("base %q accepted", bad)
+		}
+	}
+	if _, err := web.New(web.Config{Issues: e.iss, Renderer: readerMails{}, Mailer: smtpSender{}, Signer: e.signer, Links: tidings.Links{Base: "https://x.org"}}); err == nil {
+		t.Error("no store accepted")
 	}
 }
 
@@ -724,6 +775,24 @@ func TestLanguages(t *testing.T) {
 	ok := e.do(nil, "GET", linkIn(t, ms[0], "confirm"), nil)
 	if ok.code != 200 || !strings.Contains(ok.body, "订阅成功") || !strings.Contains(ok.body, "人工智能") {
 		t.Errorf("zh confirm page: %d\n%s", ok.code, ok.body)
+	}
+	p, _ := e.subs.Get(context.Background(), "zh@example.net")
+	for _, c := range []struct{ path, zh, en string }{
+		{"/%s/preferences/" + e.tok(token.Preferences, e.zh, p.ID), "订阅设置", ""},
+		{"/%s/unsubscribe/" + e.tok(token.Unsubscribe, e.zh, p.ID), "退订《科技情报参考》？", ""},
+		{"/%s/archive", "《科技情报参考》往期", "Tidings Weekly — archive"},
+		{"/%s/confirm/bad", "链接无效", "This link does not work"},
+		{"/%s/subscribe", "取消勾选不想看的主题", "Untick what you do not want"},
+	} {
+		r := e.do(nil, "GET", fmt.Sprintf(c.path, "keji"), nil)
+		if !strings.Contains(r.body, c.zh) || !strings.Contains(r.body, `lang="zh-CN"`) {
+			t.Errorf("zh %s lacks %q", c.path, c.zh)
+		}
+		if c.en != "" {
+			if r := e.do(nil, "GET", fmt.Sprintf(c.path, "weekly"), nil); !strings.Contains(r.body, c.en) || !strings.Contains(r.body, `lang="en"`) {
+				t.Errorf("en %s lacks %q", c.path, c.en)
+			}
+		}
 	}
 }
 

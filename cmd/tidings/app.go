@@ -21,8 +21,9 @@ type App struct {
 	Getenv func(string) string
 	Now    func() time.Time
 
-	cfg Config
-	db  *db.DB
+	cfg     Config
+	db      *db.DB
+	inbound *inboundOptions // serve's inbound-mail flags, when serve is built
 }
 
 // NewApp makes an App reading configuration through getenv.

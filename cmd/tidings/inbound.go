@@ -13,11 +13,9 @@ import (
 	"log/slog"
 	"net"
 	"net/url"
-	"runtime"
 	"strings"
 	"sync"
 	"time"
-	"weak"
 
 	"github.com/spf13/cobra"
 	"github.com/spf13/pflag"
@@ -52,19 +50,11 @@ type inboundOptions struct {
 	repliesPerHr int
 }
 
-// inboundOpts holds each App's inbound flags: App (app.go) has no field
-// for them, and serve calls inboundFlags and startInbound on the same App.
-// Every command line builds every command, so the key is weak and the entry
-// goes with its App.
-var inboundOpts sync.Map // weak.Pointer[App] → *inboundOptions
-
 // inboundFlags declares the inbound flags on serve.
 func (a *App) inboundFlags(c *cobra.Command) {
 	f := c.Flags()
 	o := &inboundOptions{flags: f}
-	key := weak.Make(a)
-	inboundOpts.Store(key, o)
-	runtime.AddCleanup(a, func(k weak.Pointer[App]) { inboundOpts.Delete(k) }, key)
+	a.inbound = o
 	f.StringVar(&o.listen, "smtp-listen", "", "accept bounces, complaints and list mail over SMTP on ADDR, e.g. :25 (env TIDINGS_SMTP_LISTEN; off by default)")
 	f.StringVar(&o.cert, "smtp-listen-cert", "", "PEM certificate for STARTTLS on --smtp-listen (env TIDINGS_SMTP_LISTEN_CERT)")
 	f.StringVar(&o.key, "smtp-listen-key", "", "PEM private key for STARTTLS on --smtp-listen (env TIDINGS_SMTP_LISTEN_KEY)")
@@ -131,11 +121,10 @@ func (o *inboundOptions) resolve(getenv func(string) string) error {
 // configured; with neither configured it starts nothing.
 func (a *App) startInbound(ctx context.Context, d *db.DB, log *slog.Logger) (stop func(context.Context) error, err error) {
 	noop := func(context.Context) error { return nil }
-	v, ok := inboundOpts.Load(weak.Make(a))
-	if !ok {
+	o := a.inbound
+	if o == nil {
 		return noop, nil // demo: no inbound flags
 	}
-	o := v.(*inboundOptions)
 	if err := o.resolve(a.Getenv); err != nil {
 		return nil, err
 	}

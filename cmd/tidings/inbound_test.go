@@ -248,3 +248,77 @@ func TestBouncesLs(t *testing.T) {
 		t.Errorf("unknown list: exit %d, stderr %q", code, errs)
 	}
 }
+
+// TestServeInbound runs `tidings serve --smtp-listen` in-process: the
+// flags are serve's, and the listener stops with the daemon.
+func TestServeInbound(t *testing.T) {
+	env, verp := seedInboundList(t)
+	sink, err := smtpsink.Start(smtpsink.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer sink.Close()
+	free := func() string {
+		ln, err := net.Listen("tcp", "127.0.0.1:0")
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer ln.Close()
+		return ln.Addr().String()
+	}
+	listen, httpAddr := free(), free()
+	env["TIDINGS_SMTP_URL"] = "smtp://" + sink.Addr + "?tls=none"
+	env["TIDINGS_BASE_URL"] = "https://news.example.org"
+	env["TIDINGS_LOG_FORMAT"] = "json"
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	done := make(chan int, 1)
+	var out, errb bytes.Buffer
+	go func() {
+		a := NewApp(strings.NewReader(""), &out, &errb, func(k string) string { return env[k] })
+		done <- a.Run(ctx, []string{"serve", "--http", httpAddr, "--smtp-listen", listen, "--hard-bounces", "1"})
+	}()
+	deadline := time.Now().Add(20 * time.Second)
+	for {
+		c, err := net.DialTimeout("tcp", listen, time.Second)
+		if err == nil {
+			c.Close()
+			break
+		}
+		select {
+		case code := <-done:
+			t.Fatalf("serve exited with %d before listening:\n%s", code, errb.String())
+		default:
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("serve did not listen on %s", listen)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	raw, err := os.ReadFile("../../inbound/testdata/gmail-hard.eml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := smtpSend(listen, "", verp, bytes.ReplaceAll(raw, []byte("@@VERP@@"), []byte(verp))); err != nil {
+		t.Fatalf("deliver bounce: %v", err)
+	}
+	cancel()
+	select {
+	case code := <-done:
+		if code != 0 {
+			t.Fatalf("serve exit %d:\n%s", code, errb.String())
+		}
+	case <-time.After(30 * time.Second):
+		t.Fatal("serve did not stop")
+	}
+	var rows []map[string]any
+	if err := json.Unmarshal([]byte(mustRunCLI(t, env, "bounces", "ls", "--json")), &rows); err != nil {
+		t.Fatal(err)
+	}
+	if len(rows) != 1 || rows[0]["kind"] != "hard" || rows[0]["code"] != "5.1.1" || rows[0]["email"] != "reader@example.com" {
+		t.Errorf("bounces = %v, want the hard bounce", rows)
+	}
+	if !strings.Contains(errb.String(), "inbound smtp listening") {
+		t.Errorf("log lacks the listener line:\n%s", errb.String())
+	}
+}

@@ -51,7 +51,7 @@ func newListCmd(a *App) *cobra.Command {
 
 // listFlags are the settings of a list shared by add and set.
 type listFlags struct {
-	name, from, lang, tz, replyTo, address string
+	name, from, lang, tz, replyTo, address, templates string
 }
 
 func (f *listFlags) bind(c *cobra.Command) {
@@ -61,6 +61,7 @@ func (f *listFlags) bind(c *cobra.Command) {
 	c.Flags().StringVar(&f.tz, "tz", "", "IANA time zone, e.g. Asia/Shanghai (default UTC)")
 	c.Flags().StringVar(&f.replyTo, "reply-to", "", "Reply-To address")
 	c.Flags().StringVar(&f.address, "address", "", "postal address shown in every mail")
+	c.Flags().StringVar(&f.templates, "templates", "", "directory whose files override the built-in templates by name (\"\" to drop)")
 }
 
 // apply copies the flags that were given onto l.
@@ -80,6 +81,7 @@ func (f *listFlags) apply(c *cobra.Command, l *tidings.List) int {
 	set("tz", &l.TZ, f.tz)
 	set("reply-to", &l.ReplyTo, f.replyTo)
 	set("address", &l.Address, f.address)
+	set("templates", &l.TemplateDir, f.templates)
 	return n
 }
 

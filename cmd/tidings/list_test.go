@@ -2,6 +2,7 @@ package main
 
 import (
 	"encoding/json"
+	"path/filepath"
 	"reflect"
 	"sort"
 	"strings"
@@ -105,4 +106,14 @@ func TestTableAlignsWideCharacters(t *testing.T) {
 	if got := []int{displayWidth("科技"), displayWidth("ab"), displayWidth("Ｆ")}; !reflect.DeepEqual(got, []int{4, 2, 2}) {
 		t.Errorf("widths %v", got)
 	}
+}
+
+func TestListTemplatesFlag(t *testing.T) {
+	env := testEnv(t)
+	dir := t.TempDir()
+	runSteps(t, env, []cliStep{
+		{args: []string{"list", "add", "news", "--name", "News", "--from", "News <n@example.org>", "--templates", filepath.Join(dir, "missing")}, code: 1, errs: []string{"is not a directory"}},
+		{args: []string{"list", "add", "news", "--name", "News", "--from", "News <n@example.org>", "--templates", dir}, code: 0},
+		{args: []string{"list", "set", "news", "--templates", ""}, code: 0},
+	})
 }

@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"encoding/json"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -11,7 +12,7 @@ import (
 )
 
 // scheduleFixture makes a Chinese list in Asia/Shanghai with the sample
-// issue imported twice (numbers 7 and 8) and returns the env and the ids.
+// issue imported (#7) and a second draft (#8); it returns the env and ids.
 func scheduleFixture(t *testing.T) (map[string]string, string, string) {
 	t.Helper()
 	env := testEnv(t)
@@ -33,7 +34,7 @@ func scheduleFixture(t *testing.T) (map[string]string, string, string) {
 	return env, first, itoa(second)
 }
 
-func itoa(n int64) string { b, _ := json.Marshal(n); return string(b) }
+func itoa(n int64) string { return strconv.FormatInt(n, 10) }
 
 func setIssueStatus(t *testing.T, env map[string]string, id, status string) {
 	t.Helper()

@@ -409,7 +409,9 @@ func TestServeOutbox(t *testing.T) {
 	errb := &lockedBuffer{}
 	app := NewApp(strings.NewReader(""), &out, errb, func(k string) string { return env[k] })
 	code := make(chan int, 1)
-	go func() { code <- app.Run(ctx, []string{"serve", "--outbox", dir, "--http", "127.0.0.1:0", "--log-format", "json"}) }()
+	go func() {
+		code <- app.Run(ctx, []string{"serve", "--outbox", dir, "--http", "127.0.0.1:0", "--log-format", "json"})
+	}()
 	waitFor(t, "3 .eml files", 30*time.Second, func() bool {
 		m, _ := filepath.Glob(filepath.Join(dir, "*.eml"))
 		return len(m) == 3

@@ -71,17 +71,17 @@ func textOf(t *testing.T, ctx context.Context, css string) string {
 func subStatus(t *testing.T, env map[string]string, email string) string {
 	t.Helper()
 	var p struct {
-		Subscriptions []struct {
+		Lists []struct {
 			List   string   `json:"list"`
 			Status string   `json:"status"`
 			Topics []string `json:"topics"`
-		} `json:"subscriptions"`
+		} `json:"lists"`
 	}
 	out := mustRunCLI(t, env, "sub", "show", email, "--json")
-	if err := json.Unmarshal([]byte(out), &p); err != nil || len(p.Subscriptions) != 1 {
+	if err := json.Unmarshal([]byte(out), &p); err != nil || len(p.Lists) != 1 {
 		t.Fatalf("sub show %s: %v\n%s", email, err, out)
 	}
-	return p.Subscriptions[0].Status + " " + strings.Join(p.Subscriptions[0].Topics, ",")
+	return p.Lists[0].Status + " " + strings.Join(p.Lists[0].Topics, ",")
 }
 
 // A reader's journey in headless Chromium against the real `tidings serve`
