@@ -123,7 +123,7 @@ type Config struct {
 	Cooldown        time.Duration // how long a relay stays out; default 1 min
 	RecoverEvery    time.Duration // additive-increase step after throttling; default 10 s
 	LeaseTTL        time.Duration // claim lease, renewed while held; default 1 min
-	ClaimBatch      int           // rows claimed at a time; default 2×Concurrency, at least 8
+	ClaimBatch      int           // rows claimed at a time; default 16×Concurrency, at least 32
 	PrepareBatch    int           // delivery rows inserted per transaction; default 5000
 	Poll            time.Duration // wait between looks at the log when idle; default 1 s
 
@@ -149,7 +149,7 @@ func (c Config) withDefaults() Config {
 	def(&c.BounceLimit, 1)
 	def(&c.MessagesPerConn, 500)
 	def(&c.BreakerFailures, 3)
-	def(&c.ClaimBatch, max(8, 2*c.Concurrency))
+	def(&c.ClaimBatch, max(32, 16*c.Concurrency))
 	def(&c.PrepareBatch, 5000)
 	defD(&c.Backoff, time.Minute)
 	defD(&c.MaxBackoff, time.Hour)
@@ -524,6 +524,7 @@ func (r *run) run(ctx context.Context) (Report, error) {
 		}
 	}
 	r.w.close()
+	r.st.close()
 	bgStop()
 	bg.Wait()
 

@@ -31,10 +31,10 @@ func scheduleFixture(t *testing.T) (map[string]string, string, string) {
 		t.Fatal(err)
 	}
 	second, _ := res.LastInsertId()
-	return env, first, itoa(second)
+	return env, first, idStr(second)
 }
 
-func itoa(n int64) string { return strconv.FormatInt(n, 10) }
+func idStr(n int64) string { return strconv.FormatInt(n, 10) }
 
 func setIssueStatus(t *testing.T, env map[string]string, id, status string) {
 	t.Helper()
@@ -153,7 +153,7 @@ func TestScheduleCLIAddLsRm(t *testing.T) {
 		t.Errorf("ls table:\n%s", table)
 	}
 
-	mustRunCLI(t, env, "schedule", "rm", itoa(int64(once["id"].(float64))))
+	mustRunCLI(t, env, "schedule", "rm", idStr(int64(once["id"].(float64))))
 	if got := issueStatusCLI(t, env, id); got != "draft" {
 		t.Errorf("status after rm = %q, want draft", got)
 	}
@@ -162,7 +162,7 @@ func TestScheduleCLIAddLsRm(t *testing.T) {
 	mustRunCLI(t, env, "schedule", "add", id, "--at", "+1h", "--tz", "UTC")
 	var after []map[string]any
 	json.Unmarshal([]byte(mustRunCLI(t, env, "schedule", "ls", "--json")), &after)
-	mustRunCLI(t, env, "schedule", "rm", itoa(int64(after[len(after)-1]["id"].(float64))))
+	mustRunCLI(t, env, "schedule", "rm", idStr(int64(after[len(after)-1]["id"].(float64))))
 	if got := issueStatusCLI(t, env, id); got != "ready" {
 		t.Errorf("status after rm = %q, want ready", got)
 	}

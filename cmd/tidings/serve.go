@@ -11,6 +11,7 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
+	"strings"
 	"sync/atomic"
 	"time"
 
@@ -70,12 +71,29 @@ unless --outbox DIR is given: then every message is written to DIR as an
 .eml file and nothing is sent.`,
 		Args: exactArgs(0, "no arguments"),
 		RunE: func(cmd *cobra.Command, _ []string) error {
+			for _, e := range []struct {
+				flag, env string
+				dst       *time.Duration
+			}{{"grace", "TIDINGS_GRACE", &o.grace}, {"shutdown-timeout", "TIDINGS_SHUTDOWN_TIMEOUT", &o.shutdownTimeout}} {
+				v := strings.TrimSpace(a.Getenv(e.env))
+				if cmd.Flags().Changed(e.flag) || v == "" {
+					continue
+				}
+				d, err := time.ParseDuration(v)
+				if err != nil || d <= 0 {
+					return usagef("%s=%q: want a positive duration such as 24h or 30s", e.env, v)
+				}
+				*e.dst = d
+			}
+			if o.grace <= 0 || o.shutdownTimeout <= 0 {
+				return usagef("serve: --grace and --shutdown-timeout must be positive durations")
+			}
 			return a.runDaemon(cmd.Context(), o)
 		},
 	}
-	c.Flags().DurationVar(&o.grace, "grace", schedule.DefaultGrace, "catch-up window: a run missed while down happens at start when less late than this")
-	c.Flags().DurationVar(&o.shutdownTimeout, "shutdown-timeout", 30*time.Second, "at shutdown, how long to wait for messages in flight")
-	c.Flags().StringVar(&o.outbox, "outbox", "", "write each message as an .eml file in DIR instead of sending (testing)")
+	c.Flags().DurationVar(&o.grace, "grace", schedule.DefaultGrace, "catch-up window: a run missed while down happens at start when less late than this (env TIDINGS_GRACE)")
+	c.Flags().DurationVar(&o.shutdownTimeout, "shutdown-timeout", 30*time.Second, "at shutdown, how long to wait for messages in flight (env TIDINGS_SHUTDOWN_TIMEOUT)")
+	c.Flags().StringVar(&o.outbox, "outbox", "", "write each message as an .eml file in DIR instead of sending (testing; logged loudly)")
 	a.inboundFlags(c)
 	return c
 }

@@ -34,8 +34,8 @@ func buildTidings(t *testing.T) string {
 	return bin
 }
 
-// cleanEnv is a child's environment without the developer's TIDINGS_*.
-func cleanEnv(extra ...string) []string {
+// childEnv is a serveChild's environment without the developer's TIDINGS_*.
+func childEnv(extra ...string) []string {
 	env := []string{"PATH=" + os.Getenv("PATH"), "HOME=" + os.Getenv("HOME"), "TZ=UTC"}
 	return append(env, extra...)
 }
@@ -50,35 +50,35 @@ func freeAddr(t *testing.T) string {
 	return ln.Addr().String()
 }
 
-// lockedBuffer collects a child's output from its copying goroutine.
-type lockedBuffer struct {
+// syncBuffer6 collects a serveChild's output from its copying goroutine.
+type syncBuffer6 struct {
 	mu sync.Mutex
 	b  bytes.Buffer
 }
 
-func (l *lockedBuffer) Write(p []byte) (int, error) {
+func (l *syncBuffer6) Write(p []byte) (int, error) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	return l.b.Write(p)
 }
 
-func (l *lockedBuffer) String() string {
+func (l *syncBuffer6) String() string {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	return l.b.String()
 }
 
-type child struct {
+type serveChild struct {
 	cmd    *exec.Cmd
-	stderr *lockedBuffer
+	stderr *syncBuffer6
 	done   chan error
 }
 
-func startServe(t *testing.T, bin string, args ...string) *child {
+func startServe(t *testing.T, bin string, args ...string) *serveChild {
 	t.Helper()
-	c := &child{stderr: &lockedBuffer{}, done: make(chan error, 1)}
+	c := &serveChild{stderr: &syncBuffer6{}, done: make(chan error, 1)}
 	c.cmd = exec.Command(bin, append([]string{"serve"}, args...)...)
-	c.cmd.Env = cleanEnv()
+	c.cmd.Env = childEnv()
 	c.cmd.Stdout = c.stderr
 	c.cmd.Stderr = c.stderr
 	if err := c.cmd.Start(); err != nil {
@@ -95,7 +95,7 @@ func startServe(t *testing.T, bin string, args ...string) *child {
 }
 
 // stop sends SIGTERM and returns the exit code.
-func (c *child) stop(t *testing.T) int {
+func (c *serveChild) stop(t *testing.T) int {
 	t.Helper()
 	c.cmd.Process.Signal(syscall.SIGTERM)
 	select {
@@ -136,7 +136,7 @@ func httpGet(url string) (int, string, error) {
 	return resp.StatusCode, string(b), err
 }
 
-func issueState(t *testing.T, dbPath, id string) string {
+func dbIssueStatus(t *testing.T, dbPath, id string) string {
 	t.Helper()
 	d, err := db.Open(context.Background(), dbPath)
 	if err != nil {
@@ -160,10 +160,17 @@ func TestServeRefusesBadConfig(t *testing.T) {
 		{"bad smtp", []string{"serve", "--smtp-url", "http://mail.example.org", "--base-url", "https://news.example.org"}, "http://mail.example.org"},
 		{"no base", []string{"serve", "--smtp-url", "smtp://127.0.0.1:2525"}, "--base-url"},
 		{"bad base", []string{"serve", "--smtp-url", "smtp://127.0.0.1:2525", "--base-url", "news.example.org"}, `"news.example.org"`},
+		{"bad grace env", []string{"serve", "--smtp-url", "smtp://127.0.0.1:2525", "--base-url", "https://n.example.org"}, "TIDINGS_GRACE"},
+		{"negative grace", []string{"serve", "--grace", "-1h", "--smtp-url", "smtp://127.0.0.1:2525", "--base-url", "https://n.example.org"}, "--grace"},
 		{"bad log format", []string{"serve", "--smtp-url", "smtp://127.0.0.1:2525", "--base-url", "https://n.example.org", "--log-format", "xml"}, "xml"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			_, errs, code := runCLI(t, testEnv(t), "", tc.args...)
+			env := testEnv(t)
+			env["TIDINGS_GRACE"] = "soon"
+			if tc.name != "bad grace env" {
+				delete(env, "TIDINGS_GRACE")
+			}
+			_, errs, code := runCLI(t, env, "", tc.args...)
 			if code != 2 || !strings.Contains(errs, tc.want) {
 				t.Errorf("exit %d, stderr %q; want 2 mentioning %q", code, errs, tc.want)
 			}
@@ -171,7 +178,7 @@ func TestServeRefusesBadConfig(t *testing.T) {
 	}
 }
 
-// TestDaemonProcesses runs the built binary as child processes (one
+// TestDaemonProcesses runs the built binary as serveChild processes (one
 // build for all): serve with a schedule and a SIGTERM mid-send, two
 // daemons on one database, and demo --once.
 func TestDaemonProcesses(t *testing.T) {
@@ -184,7 +191,7 @@ func TestDaemonProcesses(t *testing.T) {
 	t.Run("demo", func(t *testing.T) { testDemoOnce(t, bin) })
 }
 
-// testServeProcess runs `tidings serve` as a child process against an
+// testServeProcess runs `tidings serve` as a serveChild process against an
 // in-process SMTP server: a schedule added with the CLI one second ahead
 // is sent; then a second issue's send is stopped with SIGTERM half-way
 // (exit 0), and after a restart it finishes with every reader getting
@@ -231,7 +238,7 @@ func testServeProcess(t *testing.T, bin string) {
 	if !sink.Wait(readers, 30*time.Second) {
 		t.Fatalf("got %d of %d messages; log:\n%s", sink.Count(), readers, srv.stderr.String())
 	}
-	waitFor(t, "issue 1 sent", 20*time.Second, func() bool { return issueState(t, dbPath, first) == "sent" })
+	waitFor(t, "issue 1 sent", 20*time.Second, func() bool { return dbIssueStatus(t, dbPath, first) == "sent" })
 	code, health, _ := httpGet("http://" + httpAddr + "/healthz")
 	if code != 200 || !strings.Contains(health, `"status":"ok"`) || !strings.Contains(health, `"role":"sender"`) {
 		t.Errorf("/healthz = %d %s", code, health)
@@ -261,14 +268,14 @@ func testServeProcess(t *testing.T, bin string) {
 	if log := srv.stderr.String(); !strings.Contains(log, `"msg":"stopped cleanly"`) || !strings.Contains(log, `"level":"INFO"`) {
 		t.Errorf("log is not JSON or lacks the clean stop:\n%s", log)
 	}
-	if st := issueState(t, dbPath, second); st != "sending" {
+	if st := dbIssueStatus(t, dbPath, second); st != "sending" {
 		t.Fatalf("issue after stop: %q, want sending", st)
 	}
 
 	// Restart: the interrupted send resumes and completes.
 	slow.Store(false)
 	srv2 := startServe(t, bin, args...)
-	waitFor(t, "issue 2 sent", 60*time.Second, func() bool { return issueState(t, dbPath, second) == "sent" })
+	waitFor(t, "issue 2 sent", 60*time.Second, func() bool { return dbIssueStatus(t, dbPath, second) == "sent" })
 	if code := srv2.stop(t); code != 0 {
 		t.Errorf("second daemon exit %d", code)
 	}
@@ -295,7 +302,7 @@ func testServeStandbyTakesOver(t *testing.T, bin string) {
 		t.Fatal(err)
 	}
 	defer sink.Close()
-	start := func() (*child, string) {
+	start := func() (*serveChild, string) {
 		addr := freeAddr(t)
 		c := startServe(t, bin, "--db", env["TIDINGS_DB"], "--smtp-url", "smtp://"+sink.Addr+"?tls=none",
 			"--base-url", "http://"+addr, "--http", addr, "--log-format", "json")
@@ -325,7 +332,7 @@ func testDemoOnce(t *testing.T, bin string) {
 	dir := filepath.Join(t.TempDir(), "demo")
 	run := func(args ...string) (string, string, int) {
 		cmd := exec.Command(bin, args...)
-		cmd.Env = cleanEnv()
+		cmd.Env = childEnv()
 		cmd.Dir = t.TempDir()
 		var out, errb bytes.Buffer
 		cmd.Stdout, cmd.Stderr = &out, &errb
@@ -406,7 +413,7 @@ func TestServeOutbox(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	var out bytes.Buffer
-	errb := &lockedBuffer{}
+	errb := &syncBuffer6{}
 	app := NewApp(strings.NewReader(""), &out, errb, func(k string) string { return env[k] })
 	code := make(chan int, 1)
 	go func() {
@@ -416,7 +423,7 @@ func TestServeOutbox(t *testing.T) {
 		m, _ := filepath.Glob(filepath.Join(dir, "*.eml"))
 		return len(m) == 3
 	})
-	waitFor(t, "issue sent", 20*time.Second, func() bool { return issueState(t, env["TIDINGS_DB"], id) == "sent" })
+	waitFor(t, "issue sent", 20*time.Second, func() bool { return dbIssueStatus(t, env["TIDINGS_DB"], id) == "sent" })
 	cancel()
 	select {
 	case c := <-code:
