@@ -96,3 +96,30 @@ func TestParseEmail(t *testing.T) {
 		})
 	}
 }
+
+// FuzzParseEmail: whatever is accepted is short, free of control
+// characters, its own canonical form, and taken by the mail library.
+func FuzzParseEmail(f *testing.F) {
+	for _, s := range []string{"li.lei@example.com", "Foo@Example.COM", `"john.doe"@example.com`, "wang@例子.中国",
+		"Ｌｉ＿lei＠example。ＣＯＭ", "a@example.com\r\nBcc: x@y.org", "a@[192.0.2.1]", `"a b"@example.com`, "a@b.c.", ""} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		e, err := ParseEmail(s)
+		if err != nil {
+			return
+		}
+		if len(e.Addr) > MaxEmailLen || strings.ContainsFunc(e.Addr, func(r rune) bool { return r < 0x21 || r >= 0x7f }) {
+			t.Fatalf("ParseEmail(%q) accepted %q", s, e.Addr)
+		}
+		if e.Key != strings.ToLower(e.Addr) {
+			t.Fatalf("key %q of %q", e.Key, e.Addr)
+		}
+		if again, err := ParseEmail(e.Addr); err != nil || again != e {
+			t.Fatalf("ParseEmail(%q) = %+v, re-parse %+v, %v", s, e, again, err)
+		}
+		if err := gomail.NewMsg().To(e.Addr); err != nil {
+			t.Fatalf("go-mail refuses %q (from %q): %v", e.Addr, s, err)
+		}
+	})
+}

@@ -39,8 +39,12 @@ type DB struct {
 	Now  func() time.Time
 }
 
+// uriPath escapes what a SQLite URI filename would read as its query or
+// fragment, so any file name works.
+var uriPath = strings.NewReplacer("%", "%25", "?", "%3f", "#", "%23")
+
 func dsn(path string, write bool) string {
-	esc := strings.NewReplacer("%", "%25", "?", "%3f", "#", "%23").Replace(path)
+	esc := uriPath.Replace(path)
 	q := "_journal_mode=WAL&_busy_timeout=10000&_foreign_keys=on&_synchronous=NORMAL&_secure_delete=on"
 	if write {
 		q += "&_txlock=immediate"
@@ -92,9 +96,13 @@ func (d *DB) Close() error {
 	return errors.Join(errs...)
 }
 
+// migrations are the schema steps this binary knows; a variable so tests
+// can play a newer binary against a database an older one wrote.
+var migrations = tidings.Migrations
+
 // Version is the schema version this binary writes.
 func Version() int {
-	m, err := tidings.Migrations()
+	m, err := migrations()
 	if err != nil {
 		panic(err) // schema.sql is embedded; TestMigrations guards it
 	}
@@ -102,7 +110,7 @@ func Version() int {
 }
 
 func (d *DB) migrate(ctx context.Context) error {
-	migs, err := tidings.Migrations()
+	migs, err := migrations()
 	if err != nil {
 		return err
 	}
@@ -111,15 +119,8 @@ func (d *DB) migrate(ctx context.Context) error {
 		return notDatabase(err)
 	}
 	defer conn.Close()
-	// The first statement is where SQLite notices a file that is not a database.
-	var appID, version int
-	if err := conn.QueryRowContext(ctx, "PRAGMA application_id").Scan(&appID); err != nil {
-		return notDatabase(err)
-	}
-	if err := conn.QueryRowContext(ctx, "PRAGMA user_version").Scan(&version); err != nil {
-		return notDatabase(err)
-	}
-	if err := checkIdentity(ctx, conn, appID, version); err != nil {
+	version, err := identify(ctx, conn)
+	if err != nil {
 		return err
 	}
 	if version > len(migs) {
@@ -161,8 +162,7 @@ func precheck(ctx context.Context, path string) error {
 	if err != nil || fi.Size() == 0 {
 		return nil // created below
 	}
-	esc := strings.NewReplacer("%", "%25", "?", "%3f", "#", "%23").Replace(path)
-	c, err := sql.Open("sqlite3", "file:"+esc+"?mode=ro&_busy_timeout=10000")
+	c, err := sql.Open("sqlite3", "file:"+uriPath.Replace(path)+"?mode=ro&_busy_timeout=10000")
 	if err != nil {
 		return err
 	}
@@ -172,32 +172,35 @@ func precheck(ctx context.Context, path string) error {
 		return notDatabase(err)
 	}
 	defer conn.Close()
-	var appID, version int
-	if err := conn.QueryRowContext(ctx, "PRAGMA application_id").Scan(&appID); err != nil {
-		return notDatabase(err)
-	}
-	if err := conn.QueryRowContext(ctx, "PRAGMA user_version").Scan(&version); err != nil {
-		return notDatabase(err)
-	}
-	return checkIdentity(ctx, conn, appID, version)
+	_, err = identify(ctx, conn)
+	return err
 }
 
-// checkIdentity refuses files that hold another application's tables.
-func checkIdentity(ctx context.Context, conn *sql.Conn, appID, version int) error {
+// identify reads the file's schema version and refuses files that hold
+// another application's tables. Its first statement is where SQLite
+// notices a file that is not a database at all.
+func identify(ctx context.Context, conn *sql.Conn) (version int, err error) {
+	var appID int
+	if err := conn.QueryRowContext(ctx, "PRAGMA application_id").Scan(&appID); err != nil {
+		return 0, notDatabase(err)
+	}
+	if err := conn.QueryRowContext(ctx, "PRAGMA user_version").Scan(&version); err != nil {
+		return 0, notDatabase(err)
+	}
 	if appID == ApplicationID {
-		return nil
+		return version, nil
 	}
 	if appID != 0 {
-		return fmt.Errorf("%w (application id %#x)", ErrNotTidings, appID)
+		return 0, fmt.Errorf("%w (application id %#x)", ErrNotTidings, appID)
 	}
 	var tables int
 	if err := conn.QueryRowContext(ctx, "SELECT count(*) FROM sqlite_schema").Scan(&tables); err != nil {
-		return notDatabase(err)
+		return 0, notDatabase(err)
 	}
 	if tables > 0 || version != 0 {
-		return fmt.Errorf("%w: it holds %d other schema objects", ErrNotTidings, tables)
+		return 0, fmt.Errorf("%w: it holds %d other schema objects", ErrNotTidings, tables)
 	}
-	return nil
+	return version, nil
 }
 
 func notDatabase(err error) error {

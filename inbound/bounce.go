@@ -4,7 +4,6 @@ import (
 	"regexp"
 	"strings"
 
-	"github.com/jhillyerd/enmime/v2"
 	"github.com/jhillyerd/enmime/v2/dsn"
 )
 
@@ -24,7 +23,9 @@ type bounceInfo struct {
 }
 
 var (
-	enhancedRe = regexp.MustCompile(`\b([245])\.(\d{1,3})\.(\d{1,3})\b`)
+	// An enhanced status code (RFC 3463) stands alone: not inside an IP
+	// address ("[10.4.5.6]") or a version number, where \b would find one.
+	enhancedRe = regexp.MustCompile(`(?:^|[^0-9.])([245])\.([0-9]{1,3})\.([0-9]{1,3})(?:$|[^0-9.]|\.(?:$|[^0-9]))`)
 	basicRe    = regexp.MustCompile(`(?m)(?:^|[\s:;(])([45][0-9][0-9])[ -]`)
 	// Subjects of the bounce bodies MTAs write without RFC 3464.
 	bounceSubjectRe = regexp.MustCompile(`(?i)(undeliver|returned to sender|mail delivery (failed|failure|subsystem)|delivery status notification|returned mail|failure notice|delivery (has )?failed|not (be )?delivered|nondeliverable|non-delivery|delivery failure|退信|投递失败|无法投递)`)
@@ -34,14 +35,27 @@ var (
 	hardPhraseRe = regexp.MustCompile(`(?i)(user unknown|unknown user|no such (user|mailbox|recipient)|does not exist|doesn't exist|not exist|address rejected|mailbox unavailable|invalid (recipient|mailbox|address)|recipient not found|account (has been )?disabled|用户不存在|地址不存在)`)
 )
 
-// kindOf maps an enhanced status code to the bounce kind: class 5 is
-// permanent, except "mailbox full" (x.2.2), which clears by itself like a
-// class 4 failure.
+// kindOf maps an enhanced status code to the bounce kind. Hard means the
+// address itself is dead, as the mailer judges a reply at send time
+// (mailer.recipientCode): 5.1.x bad destination, except 5.1.7/5.1.8 (our
+// own sender address), 5.2.1 mailbox disabled, and the unspecific 5.0.0
+// of MTAs that write no detail. Everything else is soft and counts toward
+// the soft limit: class 4, mailbox full (x.2.2), and permanent refusals of
+// the message or of us rather than of the address — policy (5.7.x: a
+// DMARC or spam block), size (5.3.4, 5.2.3), routing and content. One
+// block-list entry or one broken DKIM key must not mark every reader at
+// that provider bounced.
 func kindOf(code string) string {
-	if strings.HasPrefix(code, "4.") || strings.HasSuffix(code, ".2.2") {
-		return KindSoft
+	switch {
+	case strings.HasPrefix(code, "5.1."):
+		if code == "5.1.7" || code == "5.1.8" {
+			return KindSoft
+		}
+		return KindHard
+	case code == "5.2.1", code == "5.0.0":
+		return KindHard
 	}
-	return KindHard
+	return KindSoft
 }
 
 // statusCode finds the enhanced status code in s, or derives one from a
@@ -59,7 +73,9 @@ func statusCode(s string) string {
 // classifyBounce decides whether m reports a failed delivery. The second
 // result says why not, when it does not.
 func classifyBounce(m *message) (bounceInfo, string) {
-	if m.isReport() && m.reportType != "feedback-report" {
+	// A delivery-status part decides, wherever it sits: some MTAs wrap
+	// the report in multipart/mixed.
+	if m.reportType != "feedback-report" {
 		if fields := dsnFields(m); len(fields) > 0 {
 			return fromDSN(fields)
 		}
@@ -137,9 +153,11 @@ func isDaemon(addr string) bool {
 type dsnField interface{ Get(string) string }
 
 // dsnFields are the per-recipient fields of an RFC 3464 report. enmime's
-// dsn.ParseReport expects the human-readable part first as text/plain,
-// text/html or multipart/alternative; Gmail sends multipart/related there,
-// so the status part is then parsed on its own, re-rooted.
+// dsn.ParseReport reads the common layout; it expects the human-readable
+// part first as text/plain, text/html or multipart/alternative (Gmail
+// sends multipart/related there) and gives up on the whole report at one
+// malformed line (an unindented continuation, a stray word). Then the
+// status part is read again by parseStatusFields, which keeps what it can.
 func dsnFields(m *message) []dsnField {
 	var out []dsnField
 	if rep, err := dsn.ParseReport(m.root); err == nil && rep != nil {
@@ -154,15 +172,71 @@ func dsnFields(m *message) []dsnField {
 	if ds == nil {
 		return nil
 	}
-	root := &enmime.Part{ContentType: "multipart/report"}
-	root.FirstChild = &enmime.Part{ContentType: "text/plain", Parent: root}
-	root.FirstChild.NextSibling = &enmime.Part{ContentType: "message/delivery-status", Content: ds.Content, Parent: root}
-	if rep, err := dsn.ParseReport(root); err == nil && rep != nil {
-		for _, f := range rep.DeliveryStatus.RecipientDSNs {
-			out = append(out, f)
+	for _, g := range parseStatusFields(ds.Content) {
+		// Per-recipient groups name the recipient or its fate; the
+		// per-message group (Reporting-MTA…) does neither.
+		if g.Get("Final-Recipient") != "" || g.Get("Action") != "" || g.Get("Status") != "" {
+			out = append(out, g)
 		}
 	}
 	return out
+}
+
+// fieldGroup is one blank-line separated group of a delivery-status body.
+type fieldGroup map[string]string
+
+func (g fieldGroup) Get(name string) string { return g[strings.ToLower(name)] }
+
+// parseStatusFields reads a delivery-status body leniently: groups
+// separated by blank lines, "Name: value" fields, indented continuation
+// lines folded in. A line that is neither continues the field before it
+// (a continuation its MTA forgot to indent) or, with no field before it,
+// is dropped.
+func parseStatusFields(b []byte) []fieldGroup {
+	var out []fieldGroup
+	cur, last := fieldGroup{}, ""
+	flush := func() {
+		if len(cur) > 0 {
+			out = append(out, cur)
+		}
+		cur, last = fieldGroup{}, ""
+	}
+	for _, line := range strings.Split(strings.ReplaceAll(string(b), "\r\n", "\n"), "\n") {
+		line = strings.TrimRight(line, "\r")
+		if strings.TrimSpace(line) == "" {
+			flush()
+			continue
+		}
+		if line[0] != ' ' && line[0] != '\t' {
+			if name, value, ok := strings.Cut(line, ":"); ok && isFieldName(name) {
+				last = strings.ToLower(name)
+				if _, dup := cur[last]; !dup { // the first of a repeated field counts
+					cur[last] = strings.TrimSpace(value)
+				} else {
+					last = ""
+				}
+				continue
+			}
+		}
+		if last != "" {
+			cur[last] += " " + strings.TrimSpace(line)
+		}
+	}
+	flush()
+	return out
+}
+
+// isFieldName: printable ASCII except colon and space (RFC 5322 ftext).
+func isFieldName(s string) bool {
+	if s == "" {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		if s[i] <= ' ' || s[i] > '~' {
+			return false
+		}
+	}
+	return true
 }
 
 func fromDSN(fields []dsnField) (bounceInfo, string) {
@@ -174,8 +248,12 @@ func fromDSN(fields []dsnField) (bounceInfo, string) {
 			diag = strings.TrimSpace(diag[i+1:]) // drop the "smtp;" type
 		}
 		code := statusCode(f.Get("Status"))
-		if code == "" {
-			code = statusCode(diag)
+		// "5.0.0" says nothing (Exim writes it for every failure); the
+		// remote server's reply in Diagnostic-Code often says more.
+		if d := statusCode(diag); code == "" || strings.HasSuffix(code, ".0.0") && d != "" && d[0] == code[0] {
+			if d != "" {
+				code = d
+			}
 		}
 		switch {
 		case action == "failed" || action == "" && code != "":

@@ -136,11 +136,23 @@ func (p *Processor) bounce(ctx context.Context, env Envelope, c token.Claims, b 
 			VALUES (?, ?, ?, ?, ?, ?, ?, ?)`, c.SubscriberID, c.ListID, issue, b.kind, b.code, b.diagnostic, env.Source+"/"+b.source, now); err != nil {
 			return fmt.Errorf("record bounce: %w", err)
 		}
-		if issue.Valid && b.kind == KindHard {
-			if _, err := tx.ExecContext(ctx, `UPDATE deliveries SET state = 'bounced', last_error = ?, updated_at = ?
+		// The delivery row records the bounce: a hard one ends it as
+		// bounced (fail_kind recipient, as the mailer writes a hard
+		// bounce at send time); a soft one is noted on it and leaves its
+		// state, because the reader stays on the list.
+		switch {
+		case !issue.Valid:
+		case b.kind == KindHard:
+			if _, err := tx.ExecContext(ctx, `UPDATE deliveries SET state = 'bounced', fail_kind = 'recipient', last_error = ?, updated_at = ?
 				WHERE issue_id = ? AND subscriber_id = ? AND state <> 'complained'`,
-				"bounced: "+b.code+" "+b.diagnostic, now, issue.Int64, c.SubscriberID); err != nil {
+				clip("bounced: "+b.code+" "+b.diagnostic), now, issue.Int64, c.SubscriberID); err != nil {
 				return fmt.Errorf("mark delivery bounced: %w", err)
+			}
+		default:
+			if _, err := tx.ExecContext(ctx, `UPDATE deliveries SET last_error = ?, updated_at = ?
+				WHERE issue_id = ? AND subscriber_id = ? AND state NOT IN ('bounced', 'complained')`,
+				clip("soft bounce: "+b.code+" "+b.diagnostic), now, issue.Int64, c.SubscriberID); err != nil {
+				return fmt.Errorf("note soft bounce on delivery: %w", err)
 			}
 		}
 		var n, limit int

@@ -299,8 +299,19 @@ func messageKey(raw []byte, rcpt string) string {
 func (p *Processor) dispatch(ctx context.Context, t target, m *message, env Envelope) (Result, error) {
 	switch t.kind {
 	case addrUnsubscribe:
-		// Any mail to the List-Unsubscribe mailto means "stop", whatever
-		// it says (RFC 2369); no answer.
+		// An abuse report sent there (some feedback loops answer the
+		// List-Unsubscribe address) is a complaint, counted on its issue
+		// when the reported message carries the VERP token; it
+		// unsubscribes too.
+		if isComplaint(m) {
+			c := t.claims
+			if orig := p.claimsFromOriginal(ctx, m); orig.SubscriberID == c.SubscriberID && orig.ListID == c.ListID {
+				c = orig
+			}
+			return p.complaint(ctx, env, c, m)
+		}
+		// Any other mail to the List-Unsubscribe mailto means "stop",
+		// whatever it says (RFC 2369); no answer.
 		return p.unsubscribe(ctx, env.Key, t.claims.ListID, t.claims.SubscriberID)
 	case addrSubscribe, addrLeave:
 		if isComplaint(m) {

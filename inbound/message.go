@@ -116,11 +116,21 @@ var mailtoRe = regexp.MustCompile(`(?i)<mailto:([^>?]+)`)
 // a reader's token: its Return-Path (VERP, with the issue), the sender
 // address it was delivered from, and its List-Unsubscribe mailto.
 func (m *message) originalAddrs() []string {
+	var out []string
+	// An ARF report names the reported message's envelope sender — our
+	// VERP address — in Original-Mail-From (RFC 5965 3.2), even when the
+	// reported headers are redacted or lack Return-Path.
+	if fr := m.findPart("message/feedback-report"); fr != nil {
+		for _, g := range parseStatusFields(fr.Content) {
+			if v := strings.TrimSpace(g.Get("Original-Mail-From")); v != "" {
+				out = append(out, strings.Trim(v, "<> "))
+			}
+		}
+	}
 	h := m.originalHeaders()
 	if h == nil {
-		return nil
+		return out
 	}
-	var out []string
 	for _, name := range []string{"Return-Path", "X-Envelope-From", "Sender", "Errors-To"} {
 		if v := strings.TrimSpace(h.Get(name)); v != "" {
 			out = append(out, strings.Trim(v, "<> "))

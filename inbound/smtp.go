@@ -22,13 +22,18 @@ type ServerConfig struct {
 	// Limits. A DSN carries the bounced message, so the size limit is
 	// generous; nobody legitimately sends one message to many list
 	// addresses at once.
-	MaxMessageBytes int64         // default 10 MiB
-	MaxRecipients   int           // default 10
-	MaxConns        int           // concurrent connections; default 20
-	ReadTimeout     time.Duration // default 60 s
-	WriteTimeout    time.Duration // default 60 s
-	TLS             *tls.Config   // when set, STARTTLS is offered
-	Logger          *slog.Logger
+	MaxMessageBytes int64 // default 10 MiB
+	MaxRecipients   int   // default 10
+	MaxConns        int   // concurrent connections; default 20
+	// ReadTimeout bounds the wait for each command and, as go-smtp arms
+	// it when it reads the DATA line, the whole message transfer.
+	ReadTimeout  time.Duration // default 60 s
+	WriteTimeout time.Duration // default 60 s
+	// MaxSession ends a connection however busy it keeps itself (a NOOP
+	// every minute would otherwise hold one of MaxConns forever).
+	MaxSession time.Duration // default 10 minutes
+	TLS        *tls.Config   // when set, STARTTLS is offered
+	Logger     *slog.Logger
 }
 
 // Server is the inbound SMTP listener. It accepts mail only for the lists'
@@ -62,6 +67,9 @@ func NewServer(cfg ServerConfig) (*Server, error) {
 	}
 	if cfg.WriteTimeout <= 0 {
 		cfg.WriteTimeout = time.Minute
+	}
+	if cfg.MaxSession <= 0 {
+		cfg.MaxSession = 10 * time.Minute
 	}
 	if cfg.Logger == nil {
 		cfg.Logger = cfg.Processor.cfg.Logger
@@ -105,7 +113,7 @@ func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
 		case <-done:
 		}
 	}()
-	err := s.srv.Serve(netutil.LimitListener(ln, s.cfg.MaxConns))
+	err := s.srv.Serve(sessionLimit{netutil.LimitListener(ln, s.cfg.MaxConns), s.cfg.MaxSession})
 	if ctx.Err() != nil || errors.Is(err, smtp.ErrServerClosed) || errors.Is(err, net.ErrClosed) {
 		return nil
 	}
@@ -187,6 +195,33 @@ func (se *session) Data(r io.Reader) error {
 		}
 	}
 	return nil
+}
+
+// sessionLimit closes every accepted connection MaxSession after it was
+// accepted; closing it also frees its place under LimitListener.
+type sessionLimit struct {
+	net.Listener
+	max time.Duration
+}
+
+func (l sessionLimit) Accept() (net.Conn, error) {
+	c, err := l.Listener.Accept()
+	if err != nil {
+		return nil, err
+	}
+	sc := &sessionConn{Conn: c}
+	sc.timer = time.AfterFunc(l.max, func() { c.Close() })
+	return sc, nil
+}
+
+type sessionConn struct {
+	net.Conn
+	timer *time.Timer
+}
+
+func (c *sessionConn) Close() error {
+	c.timer.Stop()
+	return c.Conn.Close()
 }
 
 // slogWriter sends go-smtp's own error log (broken connections, timeouts)

@@ -117,6 +117,29 @@ type frontMatter struct {
 
 var yamlLineRe = regexp.MustCompile(`line (\d+): (.*)`)
 
+// yamlParserProblems are the messages of yaml.v3's parser (as opposed to
+// its scanner and decoder). For those, yaml.v3 v3.0.1 prints the 0-based
+// line of the mark in its "line N:" prefix, and no prefix at all on the
+// first line, while scanner and type errors give the 1-based line.
+var yamlParserProblems = []string{"did not find expected ',' or ']'", "did not find expected ',' or '}'", "did not find expected <document start>",
+	"did not find expected '-' indicator", "did not find expected key", "did not find expected node content", "did not find expected <stream-start>",
+	"found duplicate %YAML directive", "found duplicate %TAG directive", "found incompatible YAML document", "found undefined tag handle"}
+
+// yamlErrorLine is the 1-based line within the YAML text that err points
+// at, and err's message without the "yaml: line N:" prefix.
+func yamlErrorLine(err error) (line int, msg string) {
+	msg = strings.TrimPrefix(err.Error(), "yaml: ")
+	msg = strings.TrimPrefix(msg, "unmarshal errors:\n")
+	if m := yamlLineRe.FindStringSubmatch(msg); m != nil {
+		line, _ = strconv.Atoi(m[1])
+		msg = m[2]
+	}
+	if slices.Contains(yamlParserProblems, strings.TrimSpace(msg)) {
+		line++
+	}
+	return max(line, 1), strings.TrimSpace(msg)
+}
+
 // parseExplicit reads front matter, an optional introduction and one
 // level-2 heading per article. Nothing is guessed: no page-break joining,
 // no colophon detection (the colophon is the front matter's footer).
@@ -135,14 +158,10 @@ func parseExplicit(name string, lines []string, is *tidings.Issue) (*parsed, err
 	dec := yaml.NewDecoder(strings.NewReader(strings.Join(lines[1:end], "\n")))
 	dec.KnownFields(true)
 	if err := dec.Decode(&fm); err != nil && !errors.Is(err, io.EOF) {
-		msg := strings.TrimPrefix(err.Error(), "yaml: ")
-		msg = strings.TrimPrefix(msg, "unmarshal errors:\n")
-		line := 1
-		if m := yamlLineRe.FindStringSubmatch(msg); m != nil {
-			n, _ := strconv.Atoi(m[1])
-			line, msg = n+1, m[2]
-		}
-		return nil, perr(name, line, "front matter: %s", strings.TrimSpace(msg))
+		// An error found at the end of the YAML (an unclosed bracket) is
+		// reported past its last line: point at that line, not at "---".
+		line, msg := yamlErrorLine(err)
+		return nil, perr(name, min(line, end-1)+1, "front matter: %s", msg)
 	}
 	if strings.TrimSpace(fm.Title) == "" {
 		return nil, perr(name, 1, "front matter: title is missing")
@@ -307,11 +326,12 @@ func renderBody(bs []block) string {
 // joinPageBreaks merges a paragraph that does not end like a paragraph
 // with the paragraph after it: the PDF the Markdown came from broke a page
 // (or a column) there. Lists, quotes, tables, code and headings are never
-// joined, nor are short heading-like lines.
+// joined, nor are short heading-like lines, nor a short line that does not
+// end like a paragraph either (standalone).
 func joinPageBreaks(bs []block) []block {
 	var out []block
 	for _, b := range bs {
-		if n := len(out); n > 0 && b.kind == kPara && !boldOnly(b) {
+		if n := len(out); n > 0 && b.kind == kPara && !boldOnly(b) && !standalone(b) {
 			prev := &out[n-1]
 			last := prev.lines[len(prev.lines)-1]
 			if prev.kind == kPara && !closed(last) && !headingLike(*prev) {
@@ -324,6 +344,19 @@ func joinPageBreaks(bs []block) []block {
 		out = append(out, b)
 	}
 	return out
+}
+
+// standalone is a short one-line paragraph that does not end like a
+// paragraph: a signature, a date, a figure caption under the paragraph
+// before it. The second half of a page-break split is what was left of a
+// paragraph, so it ends like one; a short piece that does not is a line
+// of its own, and joining it would glue "某省科学技术厅" to "2023年11月20日".
+func standalone(b block) bool {
+	if len(b.lines) != 1 {
+		return false
+	}
+	t := strings.TrimSpace(b.lines[0])
+	return runeLen(t) <= 30 && !closed(t)
 }
 
 var ordinalRe = regexp.MustCompile(`^\s*(?:[（(]?[一二三四五六七八九十百]+[）)、．.]|[（(]\d{1,2}[）)]|\d{1,2}[、．]|\d{1,2}[.)]\s|第[一二三四五六七八九十百\d]+[章节部分条])`)

@@ -477,6 +477,9 @@ func (r *run) run(ctx context.Context) (Report, error) {
 	if err := r.st.reapDead(ctx); err != nil {
 		return rep, err
 	}
+	if err := r.st.prepare(ctx); err != nil {
+		return rep, err
+	}
 	r.stopCtx, r.stopNow = context.WithCancel(ctx)
 	defer r.stopNow()
 	r.w = newWriter(e.deps.DB)

@@ -8,7 +8,6 @@ import (
 	"os"
 	"strconv"
 	"strings"
-	"sync"
 	"time"
 
 	"github.com/tidings/tidings"
@@ -37,34 +36,60 @@ type logStore struct {
 
 	// Statements prepared once on the single write connection and reused
 	// in every group commit: preparing each time was a third of the log's cost.
-	stmtMu sync.Mutex
-	stmts  map[string]*sql.Stmt
+	stmts map[string]*sql.Stmt
 }
 
-// exec runs query in tx through a statement prepared once.
+// exec runs query in tx through its statement prepared by prepare
+// (on the single write connection, before any transaction holds it), or
+// plainly when there is none.
 func (s *logStore) exec(tx *sql.Tx, query string, args ...any) (sql.Result, error) {
-	s.stmtMu.Lock()
-	st, ok := s.stmts[query]
-	if !ok {
-		var err error
-		st, err = s.d.W.Prepare(query)
-		if err != nil {
-			s.stmtMu.Unlock()
-			return nil, err
-		}
-		if s.stmts == nil {
-			s.stmts = map[string]*sql.Stmt{}
-		}
-		s.stmts[query] = st
+	if st, ok := s.stmts[query]; ok {
+		return tx.Stmt(st).Exec(args...)
 	}
-	s.stmtMu.Unlock()
-	return tx.Stmt(st).Exec(args...)
+	return tx.Exec(query, args...)
+}
+
+const qSending = `UPDATE deliveries SET state = 'sending', relay = ?, message_id = ?, updated_at = ?
+		WHERE issue_id = ? AND subscriber_id = ? AND lease_owner = ? AND state IN ('pending', 'sending')`
+
+const qSent = `UPDATE deliveries SET state = 'sent', attempts = attempts + 1, smtp_reply = ?, sent_at = ?,
+		updated_at = ?, lease_owner = '', lease_until = 0, fail_kind = '', last_error = ''
+		WHERE issue_id = ? AND subscriber_id = ?`
+
+const qRetry = `UPDATE deliveries SET state = 'pending', attempts = attempts + ?, next_attempt_at = ?,
+		fail_kind = 'temporary', last_error = ?, smtp_reply = ?, updated_at = ?, lease_owner = '', lease_until = 0
+		WHERE issue_id = ? AND subscriber_id = ?`
+
+const qFail = `UPDATE deliveries SET state = ?, attempts = attempts + 1, fail_kind = ?, last_error = ?,
+		smtp_reply = ?, updated_at = ?, lease_owner = '', lease_until = 0
+		WHERE issue_id = ? AND subscriber_id = ?`
+
+const qSkip = `UPDATE deliveries SET state = 'skipped', last_error = ?, updated_at = ?, lease_owner = '', lease_until = 0
+		WHERE issue_id = ? AND subscriber_id = ?`
+
+const qRelease = `UPDATE deliveries SET lease_owner = '', lease_until = 0
+			WHERE issue_id = ? AND subscriber_id = ? AND lease_owner = ?`
+
+const qRenew = `UPDATE deliveries SET lease_until = ?
+			WHERE issue_id = ? AND subscriber_id = ? AND lease_owner = ?`
+
+// prepare readies the statements of the hot path. It must run before the
+// writer starts: preparing needs the write connection.
+func (s *logStore) prepare(ctx context.Context) error {
+	s.stmts = map[string]*sql.Stmt{}
+	for _, q := range []string{qSending, qSent, qRetry, qFail, qSkip, qRelease, qRenew} {
+		st, err := s.d.W.PrepareContext(ctx, q)
+		if err != nil {
+			s.close()
+			return fmt.Errorf("delivery log: %w", err)
+		}
+		s.stmts[q] = st
+	}
+	return nil
 }
 
 // close releases the prepared statements.
 func (s *logStore) close() {
-	s.stmtMu.Lock()
-	defer s.stmtMu.Unlock()
 	for _, st := range s.stmts {
 		st.Close()
 	}
@@ -172,8 +197,7 @@ func (s *logStore) claim(ctx context.Context, n int) ([]job, error) {
 // sending records that DATA is about to start. It fails with
 // errLeaseLost when the row is no longer ours.
 func (s *logStore) sending(tx *sql.Tx, id int64, relay, messageID string) error {
-	res, err := s.exec(tx, `UPDATE deliveries SET state = 'sending', relay = ?, message_id = ?, updated_at = ?
-		WHERE issue_id = ? AND subscriber_id = ? AND lease_owner = ? AND state IN ('pending', 'sending')`,
+	res, err := s.exec(tx, qSending,
 		relay, messageID, s.unix(), s.issueID, id, s.owner)
 	if err != nil {
 		return err
@@ -186,9 +210,7 @@ func (s *logStore) sending(tx *sql.Tx, id int64, relay, messageID string) error 
 
 func (s *logStore) sent(tx *sql.Tx, id int64, reply string) error {
 	now := s.unix()
-	_, err := s.exec(tx, `UPDATE deliveries SET state = 'sent', attempts = attempts + 1, smtp_reply = ?, sent_at = ?,
-		updated_at = ?, lease_owner = '', lease_until = 0, fail_kind = '', last_error = ''
-		WHERE issue_id = ? AND subscriber_id = ?`, clip(reply), now, now, s.issueID, id)
+	_, err := s.exec(tx, qSent, clip(reply), now, now, s.issueID, id)
 	return err
 }
 
@@ -199,23 +221,18 @@ func (s *logStore) retry(tx *sql.Tx, id int64, next time.Time, counted bool, err
 	if counted {
 		inc = 1
 	}
-	_, err := s.exec(tx, `UPDATE deliveries SET state = 'pending', attempts = attempts + ?, next_attempt_at = ?,
-		fail_kind = 'temporary', last_error = ?, smtp_reply = ?, updated_at = ?, lease_owner = '', lease_until = 0
-		WHERE issue_id = ? AND subscriber_id = ?`, inc, next.Unix(), clip(errText), clip(reply), s.unix(), s.issueID, id)
+	_, err := s.exec(tx, qRetry, inc, next.Unix(), clip(errText), clip(reply), s.unix(), s.issueID, id)
 	return err
 }
 
 // fail records a final failure; state is failed or bounced.
 func (s *logStore) fail(tx *sql.Tx, id int64, state tidings.DeliveryState, kind FailKind, errText, reply string) error {
-	_, err := s.exec(tx, `UPDATE deliveries SET state = ?, attempts = attempts + 1, fail_kind = ?, last_error = ?,
-		smtp_reply = ?, updated_at = ?, lease_owner = '', lease_until = 0
-		WHERE issue_id = ? AND subscriber_id = ?`, string(state), string(kind), clip(errText), clip(reply), s.unix(), s.issueID, id)
+	_, err := s.exec(tx, qFail, string(state), string(kind), clip(errText), clip(reply), s.unix(), s.issueID, id)
 	return err
 }
 
 func (s *logStore) skip(tx *sql.Tx, id int64, why string) error {
-	_, err := s.exec(tx, `UPDATE deliveries SET state = 'skipped', last_error = ?, updated_at = ?, lease_owner = '', lease_until = 0
-		WHERE issue_id = ? AND subscriber_id = ?`, why, s.unix(), s.issueID, id)
+	_, err := s.exec(tx, qSkip, why, s.unix(), s.issueID, id)
 	return err
 }
 
@@ -223,8 +240,7 @@ func (s *logStore) skip(tx *sql.Tx, id int64, why string) error {
 // turned out broken), so the next run takes them at once.
 func (s *logStore) release(tx *sql.Tx, ids []int64) error {
 	for _, id := range ids {
-		if _, err := s.exec(tx, `UPDATE deliveries SET lease_owner = '', lease_until = 0
-			WHERE issue_id = ? AND subscriber_id = ? AND lease_owner = ?`, s.issueID, id, s.owner); err != nil {
+		if _, err := s.exec(tx, qRelease, s.issueID, id, s.owner); err != nil {
 			return err
 		}
 	}
@@ -235,8 +251,7 @@ func (s *logStore) release(tx *sql.Tx, ids []int64) error {
 func (s *logStore) renew(tx *sql.Tx, ids []int64) error {
 	until := s.unix() + int64(s.ttl/time.Second) + 1
 	for _, id := range ids {
-		if _, err := s.exec(tx, `UPDATE deliveries SET lease_until = ?
-			WHERE issue_id = ? AND subscriber_id = ? AND lease_owner = ?`, until, s.issueID, id, s.owner); err != nil {
+		if _, err := s.exec(tx, qRenew, until, s.issueID, id, s.owner); err != nil {
 			return err
 		}
 	}

@@ -36,19 +36,28 @@ func clean(s string) string {
 
 // checkAddr accepts a bare addr-spec that is safe to put in a header
 // and an SMTP command: one @, no white space, controls, quotes, brackets
-// or separators, a non-empty local part and a dotted-or-local domain.
+// or separators, a non-empty local part and a dotted-or-local domain,
+// all ASCII: the messages are 7-bit (no SMTPUTF8), as tidings.ParseEmail
+// already demands of subscribers, so an 8-bit address here is bad data.
 func checkAddr(a string) error {
 	at := strings.LastIndexByte(a, '@')
 	if a == "" || at <= 0 || at == len(a)-1 || len(a) > 254 {
 		return fmt.Errorf("%w: address %q: want local@domain", ErrInvalid, a)
 	}
 	for _, r := range a {
-		if r <= ' ' || r == 0x7f || strings.ContainsRune("<>()[]\\,;:\"", r) {
+		if r <= ' ' || r >= 0x7f || strings.ContainsRune("<>()[]\\,;:\"", r) {
 			return fmt.Errorf("%w: address %q: character %q not allowed", ErrInvalid, a, r)
 		}
 	}
 	if strings.Contains(a[:at], "@") {
 		return fmt.Errorf("%w: address %q: more than one @", ErrInvalid, a)
+	}
+	// both halves are dot-atoms (RFC 5322 3.2.3): mail readers refuse
+	// "a.@x", ".a@x", "a..b@x" and "a@example." in a header
+	for _, part := range []string{a[:at], a[at+1:]} {
+		if part[0] == '.' || part[len(part)-1] == '.' || strings.Contains(part, "..") {
+			return fmt.Errorf("%w: address %q: dot at the start or end, or two in a row", ErrInvalid, a)
+		}
 	}
 	return nil
 }
@@ -58,32 +67,41 @@ func checkAddr(a string) error {
 // most 75 characters and separated by spaces, where writeHeader folds).
 func encodeText(s string) string {
 	s = clean(s)
-	long := false
-	for _, w := range strings.Fields(s) {
-		if len(w) > foldAt-10 {
-			long = true
-		}
+	if mustEncodeAll(s) {
+		return encodeAll(s)
 	}
-	// "=?" in plain text would be read as an encoded-word by decoders
-	if !long && !strings.Contains(s, "=?") {
-		return mime.BEncoding.Encode("utf-8", s)
-	}
-	// a word too long to fold: encode everything so it can be split
-	return encodeAll(s)
+	return mime.BEncoding.Encode("utf-8", s)
 }
 
+// mustEncodeAll reports a cleaned phrase or text that cannot go in a
+// header as it is: a word too long to fold under 998 bytes (a hostile
+// subscriber name of a thousand letters would otherwise make the whole
+// message undeliverable) or "=?", which decoders would take for an
+// encoded-word even inside quotes.
+func mustEncodeAll(s string) bool {
+	for _, w := range strings.Fields(s) {
+		if len(w) > foldAt-10 {
+			return true
+		}
+	}
+	return strings.Contains(s, "=?")
+}
+
+// encodeAll is s as base64 encoded-words of at most 45 bytes of text
+// each (72 characters, under RFC 2047's 75), separated by spaces where
+// writeHeader may fold. A rune is never cut between two words.
 func encodeAll(s string) string {
+	const maxBytes = 45
 	var words []string
 	for len(s) > 0 {
 		n := 0
-		for i := range s {
-			if i > 45 {
+		for n < len(s) {
+			_, size := utf8.DecodeRuneInString(s[n:])
+			if n > 0 && n+size > maxBytes {
 				break
 			}
-			n = i
+			n += size
 		}
-		_, size := utf8.DecodeRuneInString(s[n:])
-		n += size
 		words = append(words, "=?utf-8?b?"+b64(s[:n])+"?=")
 		s = s[n:]
 	}
@@ -102,13 +120,19 @@ func formatAddress(name, addr string) (string, error) {
 	if name == "" {
 		return addr, nil
 	}
+	if mustEncodeAll(name) {
+		return encodeAll(name) + " <" + addr + ">", nil
+	}
 	return (&mail.Address{Name: name, Address: addr}).String(), nil
 }
 
 // encodePhrase is a display name for List-Id: a quoted string, or
-// encoded-words when it is not ASCII.
+// encoded-words when it is not ASCII (or cannot be folded as it is).
 func encodePhrase(s string) string {
 	s = clean(s)
+	if mustEncodeAll(s) {
+		return encodeAll(s)
+	}
 	for _, r := range s {
 		if r >= utf8.RuneSelf {
 			return mime.BEncoding.Encode("utf-8", s)

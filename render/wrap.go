@@ -72,6 +72,14 @@ const sentenceEnd = "。！？；…!?"
 // closers may follow a sentence end and stay on its line.
 const closers = "”’」』）】》)\"'"
 
+// sentenceEnds reports r ending a Chinese sentence after prev: a
+// full-width mark ends one whatever stands before it (“独角兽企业新城”。),
+// while "…", "!" and "?" do only after a wide character, since in Latin
+// text they are followed by a space, which is the break.
+func sentenceEnds(prev, r rune) bool {
+	return strings.ContainsRune(sentenceEnd, r) && (isWide(r) || isWide(prev))
+}
+
 // splitUnits cuts s at its break opportunities.
 func splitUnits(s string) []unit {
 	var units []unit
@@ -86,7 +94,7 @@ func splitUnits(s string) []unit {
 				units = append(units, unit{text: s[start:i], space: true})
 				start = i + size
 			}
-		case strings.ContainsRune(sentenceEnd, r) && isWide(prev) || strings.ContainsRune(closers, r) && strings.ContainsRune(sentenceEnd, prev):
+		case sentenceEnds(prev, r) || strings.ContainsRune(closers, r) && strings.ContainsRune(sentenceEnd, prev):
 			if next != utf8.RuneError && !strings.ContainsRune(closers, next) && !strings.ContainsRune(sentenceEnd, next) && next != ' ' {
 				units = append(units, unit{text: s[start : i+size]})
 				start = i + size

@@ -98,22 +98,11 @@ func (s *Store) Import(ctx context.Context, r io.Reader, opt ImportOptions) (Imp
 	if err := s.d.R.QueryRowContext(ctx, "SELECT slug FROM lists WHERE id = ?", opt.ListID).Scan(&listSlug); err != nil {
 		return st, listErr(fmt.Sprintf("#%d", opt.ListID), err)
 	}
-	topicIDsBySlug, known, err := s.topicMap(ctx, opt.ListID)
+	topics, err := loadTopicSlugs(ctx, s.d.R, opt.ListID)
 	if err != nil {
 		return st, err
 	}
-	resolve := func(c TopicChoice) ([]int64, error) {
-		ids := make([]int64, 0, len(c.Slugs))
-		for _, sl := range c.Slugs {
-			id, ok := topicIDsBySlug[sl]
-			if !ok {
-				return nil, unknownTopic(sl, known)
-			}
-			ids = append(ids, id)
-		}
-		return ids, nil
-	}
-	defIDs, err := resolve(opt.DefaultTopics)
+	defIDs, err := topics.resolve(opt.DefaultTopics.Slugs)
 	if err != nil {
 		return st, err
 	}
@@ -149,7 +138,7 @@ func (s *Store) Import(ctx context.Context, r io.Reader, opt ImportOptions) (Imp
 		}
 		st.Rows++
 		if err == nil && row.topics != nil {
-			row.ids, err = resolve(*row.topics)
+			row.ids, err = topics.resolve(row.topics.Slugs)
 		}
 		if err != nil {
 			report(line, err)
@@ -187,28 +176,62 @@ func (e *fatalError) Error() string { return e.err.Error() }
 // csvRows returns an iterator over the data rows of CSV text: its line,
 // the parsed row or why the row is bad, io.EOF at the end, or a
 // *fatalError for a bad header or a read error.
-func csvRows(r io.Reader) func() (int, importRow, error) {
-	cr := csv.NewReader(r)
+//
+// encoding/csv alone would read a stray quote ("Bo, Jr. without its
+// closing quote) as the start of a cell running to the next quote or the
+// end of the file, silently swallowing the good rows after it. So the
+// text is cut into records here first (see lineSource), each parsed by
+// encoding/csv on its own, and the lines after a record that fails to
+// parse are read again as rows of their own.
+func csvRows(br *bufio.Reader) func() (int, importRow, error) {
+	src := &lineSource{br: br, next: 1}
+	var text strings.Reader
+	// csv.NewReader keeps a *bufio.Reader as it is, so Reset below hands it
+	// exactly one record and drops whatever a failed parse left unread.
+	rb := bufio.NewReaderSize(&text, 4096)
+	cr := csv.NewReader(rb)
 	cr.FieldsPerRecord = -1
 	cr.TrimLeadingSpace = true
 	cr.ReuseRecord = true
 	cols := defaultColumns
 	first := true
+	var joined strings.Builder
 	return func() (int, importRow, error) {
 		for {
-			rec, err := cr.Read()
+			lines, err := src.record()
 			if errors.Is(err, io.EOF) {
 				return 0, importRow{}, io.EOF
 			}
 			if err != nil {
-				var pe *csv.ParseError
-				if errors.As(err, &pe) {
-					first = false
-					return pe.StartLine, importRow{}, fmt.Errorf("malformed CSV: %v", pe.Err)
-				}
-				return 0, importRow{}, &fatalError{fmt.Errorf("read csv: %w", err)}
+				return 0, importRow{}, &fatalError{err}
 			}
-			line, _ := cr.FieldPos(0)
+			line := lines[0].n
+			if len(lines) == 1 {
+				text.Reset(lines[0].s)
+			} else {
+				joined.Reset()
+				for _, l := range lines {
+					joined.WriteString(l.s)
+				}
+				text.Reset(joined.String())
+			}
+			rb.Reset(&text)
+			rec, err := cr.Read()
+			if errors.Is(err, io.EOF) {
+				continue // an empty line
+			}
+			if err != nil {
+				var pe *csv.ParseError
+				if !errors.As(err, &pe) {
+					return 0, importRow{}, &fatalError{fmt.Errorf("read csv: %w", err)}
+				}
+				first = false
+				if len(lines) > 1 {
+					src.unread(lines[1:])
+					return line, importRow{}, fmt.Errorf("malformed CSV: %v (a quote on this line opens a cell that is not closed; the lines after it are read on their own)", pe.Err)
+				}
+				return line, importRow{}, fmt.Errorf("malformed CSV: %v", pe.Err)
+			}
 			if first {
 				first = false
 				if c, ok, err := parseHeader(rec); ok {
@@ -225,6 +248,124 @@ func csvRows(r io.Reader) func() (int, importRow, error) {
 			row, err := parseRow(rec, cols)
 			return line, row, err
 		}
+	}
+}
+
+// maxRecordLines bounds how far a quoted cell may run over line breaks
+// before its quote is taken for a stray one. No cell may hold a line break
+// anyway (such a row is reported bad), so the bound only keeps a typo from
+// making one record of the rest of the file.
+const maxRecordLines = 10
+
+// maxLineBytes refuses files that are not line-oriented text at all.
+const maxLineBytes = 1 << 20
+
+type srcLine struct {
+	n int    // 1-based line number in the file
+	s string // the line with its line ending
+}
+
+// lineSource cuts CSV text into records: one line, or several when a
+// quoted cell runs over line breaks (at most maxRecordLines). Lines given
+// back with unread are handed out again before new ones are read.
+type lineSource struct {
+	br    *bufio.Reader
+	next  int // number of the next line read from br
+	queue []srcLine
+	buf   []byte
+}
+
+func (s *lineSource) line() (srcLine, error) {
+	if len(s.queue) > 0 {
+		l := s.queue[0]
+		s.queue = s.queue[1:]
+		return l, nil
+	}
+	s.buf = s.buf[:0]
+	for {
+		frag, err := s.br.ReadSlice('\n')
+		if len(s.buf)+len(frag) > maxLineBytes {
+			return srcLine{}, invalidf("line %d is longer than %d bytes: not a CSV file of subscribers", s.next, maxLineBytes)
+		}
+		s.buf = append(s.buf, frag...)
+		if errors.Is(err, bufio.ErrBufferFull) {
+			continue
+		}
+		if err != nil && (!errors.Is(err, io.EOF) || len(s.buf) == 0) {
+			if !errors.Is(err, io.EOF) {
+				err = fmt.Errorf("read csv: %w", err)
+			}
+			return srcLine{}, err
+		}
+		l := srcLine{n: s.next, s: string(s.buf)}
+		s.next++
+		return l, nil
+	}
+}
+
+// record returns the lines of the next record; io.EOF at the end.
+func (s *lineSource) record() ([]srcLine, error) {
+	var lines []srcLine
+	open := false
+	for {
+		l, err := s.line()
+		if errors.Is(err, io.EOF) && len(lines) > 0 {
+			return lines, nil // a quote still open at the end: csv reports it
+		}
+		if err != nil {
+			return nil, err
+		}
+		lines = append(lines, l)
+		open = quoteOpen(l.s, open)
+		if !open || len(lines) == maxRecordLines {
+			return lines, nil
+		}
+	}
+}
+
+// unread gives lines back to be handed out again, first.
+func (s *lineSource) unread(lines []srcLine) {
+	s.queue = append(append([]srcLine(nil), lines...), s.queue...)
+}
+
+// quoteOpen reports whether a quoted cell is still open at the end of
+// line, given whether one was open at its start. It follows encoding/csv
+// with TrimLeadingSpace: a quote opens a cell only at the start of a field
+// (after blanks), "" inside is a quote, and a closing quote not followed by
+// a comma ends the record on this line (csv reports that row as bad).
+func quoteOpen(line string, open bool) bool {
+	i := 0
+	for {
+		if !open {
+			for i < len(line) && (line[i] == ' ' || line[i] == '\t') {
+				i++
+			}
+			if i >= len(line) || line[i] != '"' {
+				j := strings.IndexByte(line[i:], ',')
+				if j < 0 {
+					return false
+				}
+				i += j + 1
+				continue
+			}
+			open = true
+			i++
+		}
+		j := strings.IndexByte(line[i:], '"')
+		if j < 0 {
+			return true
+		}
+		i += j + 1
+		if i < len(line) && line[i] == '"' {
+			i++ // "" is a quote inside the cell
+			continue
+		}
+		open = false
+		if i < len(line) && line[i] == ',' {
+			i++
+			continue
+		}
+		return false
 	}
 }
 
@@ -326,26 +467,6 @@ func firstNonSpace(br *bufio.Reader) byte {
 		}
 	}
 	return 0
-}
-
-func (s *Store) topicMap(ctx context.Context, listID int64) (map[string]int64, []string, error) {
-	rows, err := s.d.R.QueryContext(ctx, "SELECT id, slug FROM topics WHERE list_id = ? ORDER BY slug", listID)
-	if err != nil {
-		return nil, nil, fmt.Errorf("topics: %w", err)
-	}
-	defer rows.Close()
-	m := map[string]int64{}
-	var known []string
-	for rows.Next() {
-		var id int64
-		var slug string
-		if err := rows.Scan(&id, &slug); err != nil {
-			return nil, nil, fmt.Errorf("topics: %w", err)
-		}
-		m[slug] = id
-		known = append(known, slug)
-	}
-	return m, known, rows.Err()
 }
 
 func blank(rec []string) bool {
@@ -746,35 +867,42 @@ func (s *Store) Export(ctx context.Context, w io.Writer, listID int64, format st
 		}
 		return nil
 	case "json":
-		bw := bufio.NewWriter(w)
-		bw.WriteString("[")
-		n := 0
-		err := s.EachSubscriber(ctx, Filter{ListID: listID}, func(p tidings.Subscriber, ss tidings.Subscription) error {
-			b, err := json.Marshal(ExportRecord(p, ss))
-			if err != nil {
-				return err
-			}
-			if n > 0 {
-				bw.WriteString(",")
-			}
-			n++
-			bw.WriteString("\n  ")
-			_, err = bw.Write(b)
-			return err
-		})
-		if err != nil {
-			return fmt.Errorf("export: %w", err)
-		}
-		if n > 0 {
-			bw.WriteString("\n")
-		}
-		bw.WriteString("]\n")
-		if err := bw.Flush(); err != nil {
+		if err := s.WriteJSON(ctx, w, Filter{ListID: listID}); err != nil {
 			return fmt.Errorf("export: %w", err)
 		}
 		return nil
 	}
 	return invalidf("export format %q: want csv or json", format)
+}
+
+// WriteJSON streams the subscriptions f selects as a JSON array of
+// Records, one a line: the output of `sub ls --json` and of a JSON export,
+// which Import reads back.
+func (s *Store) WriteJSON(ctx context.Context, w io.Writer, f Filter) error {
+	bw := bufio.NewWriterSize(w, 64<<10)
+	bw.WriteString("[")
+	n := 0
+	err := s.EachSubscriber(ctx, f, func(p tidings.Subscriber, ss tidings.Subscription) error {
+		b, err := json.Marshal(ExportRecord(p, ss))
+		if err != nil {
+			return err
+		}
+		if n > 0 {
+			bw.WriteString(",")
+		}
+		n++
+		bw.WriteString("\n  ")
+		_, err = bw.Write(b)
+		return err
+	})
+	if err != nil {
+		return err
+	}
+	if n > 0 {
+		bw.WriteString("\n")
+	}
+	bw.WriteString("]\n")
+	return bw.Flush()
 }
 
 // Record is one subscription as `sub ls --json` and JSON export print it.

@@ -89,8 +89,13 @@ func ValidSlug(kind, slug string) error {
 }
 
 // CheckName refuses control characters (a line break in a name would end
-// up in a mail header) and names over 200 characters.
+// up in a mail header), bytes that are not UTF-8 (a GBK file read as
+// UTF-8: stored, they would garble every mail and page that shows them)
+// and names over 200 characters.
 func CheckName(what, name string) error {
+	if !utf8.ValidString(name) {
+		return invalidf("%s %q is not UTF-8 text (is the file in another encoding?)", what, name)
+	}
 	for _, r := range name {
 		if r < 0x20 || r == 0x7f {
 			return invalidf("%s %q contains a line break or control character", what, name)
@@ -348,7 +353,7 @@ func (s *Store) DeleteList(ctx context.Context, slug string, force bool) error {
 	if err != nil {
 		return err
 	}
-	return s.truncateWAL(ctx)
+	return s.truncateWAL(ctx, "list "+slug)
 }
 
 // ---- topics ----

@@ -100,30 +100,48 @@ func topicIDs(ctx context.Context, q querier, listID int64, slugs []string) ([]i
 	if len(slugs) == 0 {
 		return nil, nil
 	}
+	ts, err := loadTopicSlugs(ctx, q, listID)
+	if err != nil {
+		return nil, err
+	}
+	return ts.resolve(slugs)
+}
+
+// topicSlugs are a list's topic ids by slug, loaded once for many
+// lookups (an import resolves every row against them).
+type topicSlugs struct {
+	ids   map[string]int64
+	known []string // sorted, for error messages
+}
+
+func loadTopicSlugs(ctx context.Context, q querier, listID int64) (topicSlugs, error) {
+	ts := topicSlugs{ids: map[string]int64{}}
 	rows, err := q.QueryContext(ctx, "SELECT id, slug FROM topics WHERE list_id = ? ORDER BY slug", listID)
 	if err != nil {
-		return nil, fmt.Errorf("topics: %w", err)
+		return ts, fmt.Errorf("topics: %w", err)
 	}
 	defer rows.Close()
-	bySlug := map[string]int64{}
-	var known []string
 	for rows.Next() {
 		var id int64
 		var slug string
 		if err := rows.Scan(&id, &slug); err != nil {
-			return nil, fmt.Errorf("topics: %w", err)
+			return ts, fmt.Errorf("topics: %w", err)
 		}
-		bySlug[slug] = id
-		known = append(known, slug)
+		ts.ids[slug] = id
+		ts.known = append(ts.known, slug)
 	}
 	if err := rows.Err(); err != nil {
-		return nil, fmt.Errorf("topics: %w", err)
+		return ts, fmt.Errorf("topics: %w", err)
 	}
+	return ts, nil
+}
+
+func (ts topicSlugs) resolve(slugs []string) ([]int64, error) {
 	ids := make([]int64, 0, len(slugs))
 	for _, sl := range slugs {
-		id, ok := bySlug[sl]
+		id, ok := ts.ids[sl]
 		if !ok {
-			return nil, unknownTopic(sl, known)
+			return nil, unknownTopic(sl, ts.known)
 		}
 		ids = append(ids, id)
 	}
@@ -407,19 +425,20 @@ func (s *Store) Delete(ctx context.Context, email string) error {
 	if err != nil {
 		return err
 	}
-	return s.truncateWAL(ctx)
+	return s.truncateWAL(ctx, e.Addr)
 }
 
 // truncateWAL checkpoints and truncates the WAL, and says so when another
 // connection's open read kept SQLite from doing it (the old pages, with the
-// erased bytes, would then stay in the WAL until a later checkpoint).
-func (s *Store) truncateWAL(ctx context.Context) error {
+// erased bytes of what, would then stay in the WAL until a later
+// checkpoint; SQLite runs one when the last connection closes).
+func (s *Store) truncateWAL(ctx context.Context, what string) error {
 	var busy, logFrames, done int
 	if err := s.d.W.QueryRowContext(ctx, "PRAGMA wal_checkpoint(TRUNCATE)").Scan(&busy, &logFrames, &done); err != nil {
-		return fmt.Errorf("checkpoint: %w", err)
+		return fmt.Errorf("%s deleted, but checkpoint: %w", what, err)
 	}
 	if busy != 0 {
-		return fmt.Errorf("deleted, but another process is reading the database, so the write-ahead log keeps old pages until the next checkpoint: %w", ErrWALBusy)
+		return fmt.Errorf("%s deleted, but another process (the daemon?) is reading the database, so old pages stay in the write-ahead log until it stops or the next checkpoint: %w", what, ErrWALBusy)
 	}
 	return nil
 }

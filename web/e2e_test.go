@@ -50,10 +50,17 @@ func newBrowser(t *testing.T) context.Context {
 	actx, cancelA := chromedp.NewExecAllocator(context.Background(), opts...)
 	ctx, cancelC := chromedp.NewContext(actx)
 	t.Cleanup(func() { cancelC(); cancelA() })
-	// The first Do starts the browser; it must not carry a timeout (that
-	// would stop the browser), later steps do.
-	if err := chromedp.Do(ctx); err != nil {
-		t.Fatalf("start chromium: %v", err)
+	// The first Do starts the browser and must not carry a deadline (that
+	// would stop the browser with it); guard it from outside instead.
+	started := make(chan error, 1)
+	go func() { started <- chromedp.Do(ctx) }()
+	select {
+	case err := <-started:
+		if err != nil {
+			t.Fatalf("start chromium: %v", err)
+		}
+	case <-time.After(60 * time.Second):
+		t.Fatal("chromium did not start within 60 s")
 	}
 	tctx, cancelT := context.WithTimeout(ctx, 90*time.Second)
 	t.Cleanup(cancelT)

@@ -37,8 +37,24 @@ func (a *App) bindGlobalFlags(root *cobra.Command) {
 	f.StringVar(&a.cfg.DKIMSelector, "dkim-selector", "", "DKIM selector (env TIDINGS_DKIM_SELECTOR)")
 	f.StringVar(&a.cfg.LogFormat, "log-format", "", "text or json (env TIDINGS_LOG_FORMAT; default text on a terminal, json otherwise)")
 	root.PersistentPreRunE = func(cmd *cobra.Command, args []string) error {
-		return a.resolveEnv(cmd.Flags())
+		if err := a.resolveEnv(cmd.Flags()); err != nil {
+			return err
+		}
+		return a.cfg.check()
 	}
+}
+
+// check refuses values no source may give: the environment's are checked
+// as they are read, and a flag must not slip past what the variable may
+// not say (the mailer would quietly read --concurrency 0 as its default).
+func (c *Config) check() error {
+	if c.Concurrency < 1 {
+		return usagef("--concurrency %d: want a whole number ≥ 1", c.Concurrency)
+	}
+	if c.Rate < 0 {
+		return usagef("--rate %v: want a number ≥ 0 (0 = no limit)", c.Rate)
+	}
+	return nil
 }
 
 func (a *App) resolveEnv(f *pflag.FlagSet) error {

@@ -13,6 +13,7 @@ import (
 
 	"github.com/tidings/tidings"
 	"github.com/tidings/tidings/issues"
+	"github.com/tidings/tidings/subscribers"
 )
 
 // issueStore opens the database and returns the issues store on it.
@@ -33,6 +34,47 @@ func newIssueCmd(a *App) *cobra.Command {
 	}
 	c.AddCommand(newIssueImportCmd(a), newIssueLsCmd(a), newIssueShowCmd(a), newIssueTagCmd(a), newIssueRetagCmd(a), newIssueReadyCmd(a))
 	return c
+}
+
+// loadedIssue is an issue with its list, the list's topics and the two
+// stores: what show, tag, retag and preview all start from.
+type loadedIssue struct {
+	issues *issues.Store
+	subs   *subscribers.Store
+	issue  *tidings.Issue
+	list   *tidings.List
+	topics []tidings.Topic
+}
+
+// loadIssue reads the issue whose id is the argument arg (a malformed id
+// is a usage error) with its list and topics. Errors already name the
+// issue ("issue 9: not found").
+func (a *App) loadIssue(ctx context.Context, arg string) (*loadedIssue, error) {
+	id, err := parseIssueID(arg)
+	if err != nil {
+		return nil, err
+	}
+	s, err := a.issueStore(ctx)
+	if err != nil {
+		return nil, err
+	}
+	is, err := s.Get(ctx, id)
+	if err != nil {
+		return nil, err
+	}
+	subs, err := a.store(ctx)
+	if err != nil {
+		return nil, err
+	}
+	l, err := subs.ListByID(ctx, is.ListID)
+	if err != nil {
+		return nil, fmt.Errorf("issue %d: %w", id, err)
+	}
+	topics, err := subs.Topics(ctx, l.ID)
+	if err != nil {
+		return nil, fmt.Errorf("issue %d: %w", id, err)
+	}
+	return &loadedIssue{issues: s, subs: subs, issue: is, list: l, topics: topics}, nil
 }
 
 // parseIssueID reads an issue id argument; a malformed one is a usage error.
@@ -202,27 +244,11 @@ func newIssueShowCmd(a *App) *cobra.Command {
 		Short: "Show an issue and who gets each article",
 		Args:  exactArgs(1, "ID"),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			ctx := cmd.Context()
-			id, err := parseIssueID(args[0])
+			li, err := a.loadIssue(cmd.Context(), args[0])
 			if err != nil {
 				return err
 			}
-			s, err := a.issueStore(ctx)
-			if err != nil {
-				return err
-			}
-			is, err := s.Get(ctx, id)
-			if err != nil {
-				return err
-			}
-			subs, err := a.store(ctx)
-			if err != nil {
-				return err
-			}
-			l, err := subs.ListByID(ctx, is.ListID)
-			if err != nil {
-				return err
-			}
+			is, l := li.issue, li.list
 			out := issueJSON{ID: is.ID, List: l.Slug, Number: is.Number, Title: is.Title, Subject: is.Subject,
 				Preheader: is.Preheader, Date: is.Date, Status: string(is.Status), Articles: []articleJSON{}}
 			if !is.SentAt.IsZero() {
@@ -289,19 +315,11 @@ or "none" for no topic, which sends the article to every reader.`,
 			switch v := strings.TrimSpace(args[2]); strings.ToLower(v) {
 			case "none", "":
 			case "all":
-				is, err := s.Get(ctx, id)
+				li, err := a.loadIssue(ctx, args[0])
 				if err != nil {
 					return err
 				}
-				subs, err := a.store(ctx)
-				if err != nil {
-					return err
-				}
-				topics, err := subs.Topics(ctx, is.ListID)
-				if err != nil {
-					return err
-				}
-				for _, t := range topics {
+				for _, t := range li.topics {
 					slugs = append(slugs, t.Slug)
 				}
 			default:
@@ -327,32 +345,15 @@ func newIssueRetagCmd(a *App) *cobra.Command {
 		Short: "Re-apply topic keywords to the articles not tagged by hand or attribute",
 		Args:  exactArgs(1, "ID"),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			ctx := cmd.Context()
-			id, err := parseIssueID(args[0])
+			li, err := a.loadIssue(cmd.Context(), args[0])
 			if err != nil {
 				return err
 			}
-			s, err := a.issueStore(ctx)
+			n, err := li.issues.Retag(cmd.Context(), li.issue.ID, li.topics)
 			if err != nil {
 				return err
 			}
-			is, err := s.Get(ctx, id)
-			if err != nil {
-				return err
-			}
-			subs, err := a.store(ctx)
-			if err != nil {
-				return err
-			}
-			topics, err := subs.Topics(ctx, is.ListID)
-			if err != nil {
-				return err
-			}
-			n, err := s.Retag(ctx, id, topics)
-			if err != nil {
-				return err
-			}
-			fmt.Fprintf(a.Stdout, "issue %d: %d article(s) retagged\n", id, n)
+			fmt.Fprintf(a.Stdout, "issue %d: %d article(s) retagged\n", li.issue.ID, n)
 			return nil
 		},
 	}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"os"
 	"strings"
 
 	"github.com/spf13/cobra"
@@ -27,10 +28,100 @@ func (a *App) store(ctx context.Context) (*subscribers.Store, error) {
 func subcommandArgs(names string) cobra.PositionalArgs {
 	return func(cmd *cobra.Command, args []string) error {
 		if len(args) == 0 {
-			return usagef("%s: want a subcommand: %s", cmd.CommandPath(), names)
+			return usagef("%s: want a subcommand: %s", cmdName(cmd), names)
 		}
-		return usagef("%s: unknown subcommand %q: want %s", cmd.CommandPath(), args[0], names)
+		return usagef("%s: unknown subcommand %q: want %s", cmdName(cmd), args[0], names)
 	}
+}
+
+// registerCompletions teaches shell completion the slugs in the database:
+// lists for --list and for the SLUG of list set/rm, topics for --topic,
+// --topics and the SLUG of topic set/rm, on every command that has them.
+func (a *App) registerCompletions(root *cobra.Command) {
+	slugArgs := map[string]string{"tidings list set": "list", "tidings list rm": "list", "tidings topic set": "topic", "tidings topic rm": "topic"}
+	var walk func(c *cobra.Command)
+	walk = func(c *cobra.Command) {
+		for _, flag := range []string{"list", "topic", "topics"} {
+			if c.LocalFlags().Lookup(flag) == nil {
+				continue
+			}
+			kind := strings.TrimSuffix(flag, "s")
+			c.RegisterFlagCompletionFunc(flag, func(cmd *cobra.Command, _ []string, toComplete string) ([]string, cobra.ShellCompDirective) {
+				return a.completeSlugs(cmd, kind, flag == "topics", toComplete), cobra.ShellCompDirectiveNoFileComp
+			})
+		}
+		if kind, ok := slugArgs[c.CommandPath()]; ok && c.ValidArgsFunction == nil {
+			c.ValidArgsFunction = func(cmd *cobra.Command, args []string, toComplete string) ([]string, cobra.ShellCompDirective) {
+				if len(args) > 0 {
+					return nil, cobra.ShellCompDirectiveNoFileComp
+				}
+				return a.completeSlugs(cmd, kind, false, toComplete), cobra.ShellCompDirectiveNoFileComp
+			}
+		}
+		for _, sub := range c.Commands() {
+			walk(sub)
+		}
+	}
+	walk(root)
+}
+
+// completeSlugs lists the list or topic slugs starting with toComplete;
+// with many, toComplete is a comma-separated choice being typed ("ai,ch").
+// It reads an existing database only: pressing TAB must not create one,
+// and any problem just means no suggestions.
+func (a *App) completeSlugs(cmd *cobra.Command, kind string, many bool, toComplete string) []string {
+	if a.resolveEnv(cmd.Flags()) != nil {
+		return nil
+	}
+	if fi, err := os.Stat(a.cfg.DBPath); err != nil || fi.Size() == 0 {
+		return nil
+	}
+	ctx := cmd.Context()
+	if ctx == nil {
+		ctx = context.Background()
+	}
+	s, err := a.store(ctx)
+	if err != nil {
+		return nil
+	}
+	var slugs []string
+	if kind == "list" {
+		lists, err := s.Lists(ctx)
+		if err != nil {
+			return nil
+		}
+		for _, l := range lists {
+			slugs = append(slugs, l.Slug)
+		}
+	} else {
+		slug, _ := cmd.Flags().GetString("list")
+		l, err := s.ResolveList(ctx, slug)
+		if err != nil {
+			return nil
+		}
+		topics, err := s.Topics(ctx, l.ID)
+		if err != nil {
+			return nil
+		}
+		for _, t := range topics {
+			slugs = append(slugs, t.Slug)
+		}
+	}
+	prefix, word := "", toComplete
+	if many {
+		if i := strings.LastIndexByte(toComplete, ','); i >= 0 {
+			prefix, word = toComplete[:i+1], toComplete[i+1:]
+		} else {
+			slugs = append(slugs, "all")
+		}
+	}
+	var out []string
+	for _, sl := range slugs {
+		if strings.HasPrefix(sl, word) {
+			out = append(out, prefix+sl)
+		}
+	}
+	return out
 }
 
 // listFlag adds --list, which may be left out when there is one list.
@@ -168,7 +259,7 @@ func newListSetCmd(a *App) *cobra.Command {
 		Args:  exactArgs(1, "SLUG"),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if f.apply(cmd, &tidings.List{}) == 0 {
-				return usagef("list set: nothing to change: give --name, --from, --lang, --tz, --reply-to or --address")
+				return usagef("list set: nothing to change: give --name, --from, --lang, --tz, --reply-to, --address or --templates")
 			}
 			s, err := a.store(cmd.Context())
 			if err != nil {

@@ -9,7 +9,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"io"
 	"os"
 	"os/signal"
 	"strings"
@@ -55,7 +54,7 @@ func (a *App) Run(ctx context.Context, args []string) int {
 	root.SetIn(a.Stdin)
 	root.SetOut(a.Stdout)
 	root.SetErr(a.Stderr)
-	err := root.ExecuteContext(ctx)
+	cmd, err := root.ExecuteContextC(ctx)
 	defer a.close()
 	if err == nil {
 		return exitOK
@@ -64,7 +63,11 @@ func (a *App) Run(ctx context.Context, args []string) int {
 	msg := strings.TrimSpace(strings.ReplaceAll(err.Error(), "\n", " "))
 	fmt.Fprintf(a.Stderr, "tidings: %s\n", msg)
 	if code == exitUsage {
-		fmt.Fprintf(a.Stderr, "Run 'tidings --help' for usage.\n")
+		// Point at the help of the command that was misused, not the root's.
+		if cmd == nil {
+			cmd = root
+		}
+		fmt.Fprintf(a.Stderr, "Run '%s --help' for usage.\n", cmd.CommandPath())
 	}
 	return code
 }
@@ -75,10 +78,12 @@ func exitCode(err error) int {
 	if errors.As(err, &u) {
 		return exitUsage
 	}
-	// cobra's own usage errors are plain errors; recognise them by wording.
+	// cobra's own usage errors are plain errors; recognise them by how they
+	// begin. Only the beginning: "bind: invalid argument" (EINVAL) or a
+	// relay's "server accepts …" deeper in a wrapped error is a failure.
 	msg := err.Error()
 	for _, p := range []string{"unknown command", "unknown flag", "unknown shorthand flag", "flag needs an argument", "invalid argument", "accepts ", "requires at least", "requires at most", "required flag", "if any flags in the group"} {
-		if strings.HasPrefix(msg, p) || strings.Contains(msg, " "+p) {
+		if strings.HasPrefix(msg, p) {
 			return exitUsage
 		}
 	}
@@ -112,6 +117,7 @@ articles of the topics they chose. See README.md for a tour.`,
 		newDemoCmd(a),
 		newBouncesCmd(a),
 	)
+	a.registerCompletions(root)
 	return root
 }
 
@@ -119,7 +125,7 @@ articles of the topics they chose. See README.md for a tour.`,
 func exactArgs(n int, names string) cobra.PositionalArgs {
 	return func(cmd *cobra.Command, args []string) error {
 		if len(args) != n {
-			return usagef("%s: want %s, got %d argument(s)", cmd.CommandPath(), names, len(args))
+			return usagef("%s: want %s, got %d argument(s)", cmdName(cmd), names, len(args))
 		}
 		return nil
 	}
@@ -128,10 +134,15 @@ func exactArgs(n int, names string) cobra.PositionalArgs {
 func rangeArgs(min, max int, names string) cobra.PositionalArgs {
 	return func(cmd *cobra.Command, args []string) error {
 		if len(args) < min || len(args) > max {
-			return usagef("%s: want %s, got %d argument(s)", cmd.CommandPath(), names, len(args))
+			return usagef("%s: want %s, got %d argument(s)", cmdName(cmd), names, len(args))
 		}
 		return nil
 	}
 }
 
-var _ io.Writer = (*os.File)(nil)
+// cmdName is the command path without the program name, which Run already
+// prints in front of every error ("tidings: sub add: …", not
+// "tidings: tidings sub add: …").
+func cmdName(cmd *cobra.Command) string {
+	return strings.TrimPrefix(cmd.CommandPath(), cmd.Root().Name()+" ")
+}

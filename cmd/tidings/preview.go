@@ -12,7 +12,6 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/tidings/tidings"
-	"github.com/tidings/tidings/issues"
 	"github.com/tidings/tidings/render"
 	"github.com/tidings/tidings/subscribers"
 	"github.com/tidings/tidings/token"
@@ -37,26 +36,18 @@ write the decoded parts, --eml the message.`,
 			if strings.TrimSpace(to) == "" {
 				return usagef("issue preview: --to EMAIL is required")
 			}
+			li, err := a.loadIssue(ctx, args[0])
+			if err != nil {
+				return fmt.Errorf("preview: %w", err)
+			}
+			is, l := li.issue, li.list
+			rc, status, err := recipientOn(ctx, li.subs, l, to)
+			if err != nil {
+				return fmt.Errorf("preview: %w", err)
+			}
 			d, err := a.DB(ctx)
 			if err != nil {
 				return err
-			}
-			is, err := issues.NewStore(d).Get(ctx, id)
-			if err != nil {
-				return fmt.Errorf("preview: issue %d: %w", id, err)
-			}
-			ss := subscribers.NewStore(d)
-			l, err := ss.ListByID(ctx, is.ListID)
-			if err != nil {
-				return fmt.Errorf("preview: issue %d: %w", id, err)
-			}
-			topics, err := ss.Topics(ctx, l.ID)
-			if err != nil {
-				return fmt.Errorf("preview: %w", err)
-			}
-			rc, status, err := recipientOn(ctx, ss, l, to)
-			if err != nil {
-				return fmt.Errorf("preview: %w", err)
 			}
 			secret, err := d.Secret(ctx)
 			if err != nil {
@@ -65,7 +56,7 @@ write the decoded parts, --eml the message.`,
 			signer := token.New(secret)
 			signer.Now = a.Now
 			r := &render.Renderer{Links: tidings.Links{Base: a.cfg.BaseURL}, Signer: signer, Now: a.Now}
-			e, err := r.Prepare(l, topics, is)
+			e, err := r.Prepare(l, li.topics, is)
 			if err != nil {
 				return fmt.Errorf("preview: %w", err)
 			}

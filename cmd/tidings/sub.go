@@ -3,7 +3,6 @@ package main
 import (
 	"bufio"
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -203,31 +202,10 @@ func newSubLsCmd(a *App) *cobra.Command {
 			}
 			f := subscribers.Filter{ListID: l.ID, Topic: topic, Status: st}
 			if asJSON {
-				// Streamed as a JSON array: one record per line.
-				w := bufio.NewWriterSize(a.Stdout, 64<<10)
-				w.WriteString("[")
-				n := 0
-				err := s.EachSubscriber(ctx, f, func(p tidings.Subscriber, ss tidings.Subscription) error {
-					b, err := json.Marshal(subscribers.ExportRecord(p, ss))
-					if err != nil {
-						return err
-					}
-					if n > 0 {
-						w.WriteString(",")
-					}
-					n++
-					w.WriteString("\n  ")
-					_, err = w.Write(b)
-					return err
-				})
-				if err != nil {
+				if err := s.WriteJSON(ctx, a.Stdout, f); err != nil {
 					return fmt.Errorf("list %s: %w", l.Slug, err)
 				}
-				if n > 0 {
-					w.WriteString("\n")
-				}
-				w.WriteString("]\n")
-				return w.Flush()
+				return nil
 			}
 			t := newTable(a.Stdout, "EMAIL", "NAME", "STATUS", "TOPICS")
 			n := 0

@@ -35,11 +35,7 @@ func newTopicAddCmd(a *App) *cobra.Command {
 				return usagef("topic add: --name is required")
 			}
 			ctx := cmd.Context()
-			s, err := a.store(ctx)
-			if err != nil {
-				return err
-			}
-			l, err := s.ResolveList(ctx, list)
+			s, l, err := a.storeAndList(ctx, list)
 			if err != nil {
 				return err
 			}
@@ -73,11 +69,7 @@ func newTopicLsCmd(a *App) *cobra.Command {
 		Args:  exactArgs(0, "no arguments"),
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			ctx := cmd.Context()
-			s, err := a.store(ctx)
-			if err != nil {
-				return err
-			}
-			l, err := s.ResolveList(ctx, list)
+			s, l, err := a.storeAndList(ctx, list)
 			if err != nil {
 				return err
 			}
@@ -120,11 +112,7 @@ func newTopicSetCmd(a *App) *cobra.Command {
 				return usagef("topic set: nothing to change: give --name or --keywords")
 			}
 			ctx := cmd.Context()
-			s, err := a.store(ctx)
-			if err != nil {
-				return err
-			}
-			l, err := s.ResolveList(ctx, list)
+			s, l, err := a.storeAndList(ctx, list)
 			if err != nil {
 				return err
 			}
@@ -158,11 +146,7 @@ func newTopicRmCmd(a *App) *cobra.Command {
 		Args:  exactArgs(1, "SLUG"),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			ctx := cmd.Context()
-			s, err := a.store(ctx)
-			if err != nil {
-				return err
-			}
-			l, err := s.ResolveList(ctx, list)
+			s, l, err := a.storeAndList(ctx, list)
 			if err != nil {
 				return err
 			}

@@ -44,8 +44,17 @@ func headless(t *testing.T) context.Context {
 		chromedp.UserDataDir(t.TempDir()))
 	ctx, cancelC := chromedp.NewContext(actx)
 	t.Cleanup(func() { cancelC(); cancelA() })
-	if err := chromedp.Do(ctx); err != nil { // starts the browser: no timeout here
-		t.Fatalf("start chromium: %v", err)
+	// The first Do starts the browser and must not carry a deadline (that
+	// would stop the browser with it); guard it from outside instead.
+	started := make(chan error, 1)
+	go func() { started <- chromedp.Do(ctx) }()
+	select {
+	case err := <-started:
+		if err != nil {
+			t.Fatalf("start chromium: %v", err)
+		}
+	case <-time.After(60 * time.Second):
+		t.Fatal("chromium did not start within 60 s")
 	}
 	tctx, cancel := context.WithTimeout(ctx, 90*time.Second)
 	t.Cleanup(cancel)
@@ -175,7 +184,12 @@ func TestServeReaderJourney(t *testing.T) {
 	sink.Reset()
 	id := strings.TrimSpace(mustRunCLI(t, env, "issue", "import", "../../issues/testdata/explicit.md"))
 	sendEnv := map[string]string{"TIDINGS_DB": dbPath, "TIDINGS_SMTP_URL": smtpURL, "TIDINGS_BASE_URL": base}
-	mustRunCLI(t, sendEnv, "send", id)
+	sendCtx, cancelSend := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancelSend()
+	var sendErr bytes.Buffer
+	if code := NewApp(strings.NewReader(""), io.Discard, &sendErr, func(k string) string { return sendEnv[k] }).Run(sendCtx, []string{"send", id}); code != 0 {
+		t.Fatalf("send: exit %d: %s", code, sendErr.String())
+	}
 	msgs := sink.Messages()
 	if len(msgs) != 1 || msgs[0].To[0] != "mailbox@example.net" {
 		t.Fatalf("send delivered %d messages", len(msgs))

@@ -1,0 +1,31 @@
+package render
+
+import (
+	"slices"
+	"strings"
+	"testing"
+)
+
+// A full-width sentence end is a break even after a closing quote or a
+// Latin character ("…新城”。", "10.9%；"), so a long Chinese paragraph
+// is not left as one line of several sentences; ASCII "!" and "?" in Latin
+// text still break only at the space after them.
+func TestR3WrapSentenceEnds(t *testing.T) {
+	a := "6月16日，在2024中国（重庆）独角兽企业大会上，扬州获评“独角兽企业新城”。"
+	b := "在今年4月胡润研究院发布的“2024全球独角兽榜”中，高邮企业航天锂电科技（江苏）有限公司入选。"
+	c := "今年 1-5月工业企业研发支出达 13.7 亿元，增幅 10.9%；"
+	d := "每万人发明专利拥有量 98.41 项，居宁波市首位，位居全省前列，继续保持领先。"
+	tests := []struct {
+		in   string
+		want []string
+	}{
+		{a + b, []string{a, b}},
+		{c + d, []string{c, d}},
+		{"Really?" + strings.Repeat(" word", 16), []string{"Really?" + strings.Repeat(" word", 14), "word word"}},
+	}
+	for _, tc := range tests {
+		if got := wrapText(tc.in, width); !slices.Equal(got, tc.want) {
+			t.Errorf("wrapText(%q) =\n%q\nwant\n%q", tc.in, got, tc.want)
+		}
+	}
+}
