@@ -304,7 +304,7 @@ func parseBulletin(name string, lines []string, is *tidings.Issue) (*parsed, err
 // articleStarts finds the blocks that begin articles in blocks[fe:end]:
 // the headings that match the table of contents, else the headings that
 // carry a {topics=…} attribute and their level, else the most frequent
-// heading level.
+// heading level (with any higher heading that has text of its own).
 func articleStarts(name string, blocks []block, fe, end int, entries []tocEntry) ([]int, error) {
 	var attributed []int
 	for i := fe; i < end; i++ {
@@ -356,7 +356,16 @@ func articleStarts(name string, blocks []block, fe, end int, entries []tocEntry)
 		return starts, nil
 	}
 	for i := fe; i < end; i++ {
-		if blocks[i].kind == kHeading && blocks[i].level == level && !isTOCLabel(blocks[i].text) {
+		b := blocks[i]
+		if b.kind != kHeading || isTOCLabel(b.text) {
+			continue
+		}
+		// A heading that outranks the article level and has text of its
+		// own is an article too (the sample without its contents: one
+		// "##" article, then "###" ones); one followed at once by another
+		// heading labels a section and is dropped (sectionLabels).
+		ownText := i+1 < end && blocks[i+1].kind != kHeading
+		if b.level == level || (b.level < level && len(attributed) == 0 && ownText) {
 			starts = append(starts, i)
 		}
 	}
@@ -486,13 +495,13 @@ func colophonLine(l string, masthead []string) bool {
 	return false
 }
 
-// articleLabel: "来源", "作者单位", "Source" label a line of an article.
-// One-character labels ("文", "图") must match whole; longer ones also
-// start longer labels.
+// articleLabel: "来源", "作者单位", "数据来源", "Source" label a line of an
+// article. One-character labels ("文", "图") must match whole; longer ones
+// also begin or end longer labels ("作者单位", "信息来源", "Data source").
 func articleLabel(label string) bool {
 	label = strings.ToLower(strings.TrimSpace(label))
 	for _, w := range notColophon {
-		if label == w || (runeLen(w) > 1 && strings.HasPrefix(label, w)) {
+		if label == w || (runeLen(w) > 1 && (strings.HasPrefix(label, w) || strings.HasSuffix(label, w))) {
 			return true
 		}
 	}

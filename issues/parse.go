@@ -356,8 +356,25 @@ func standalone(b block) bool {
 		return false
 	}
 	t := strings.TrimSpace(b.lines[0])
-	return runeLen(t) <= 30 && !closed(t)
+	return width(t) <= 60 && !closed(t)
 }
+
+// width is the display width of s: two columns for CJK characters, one
+// for others, so that one limit fits Chinese and Latin lines alike.
+func width(s string) int {
+	n := 0
+	for _, r := range s {
+		n++
+		if isCJK(r) {
+			n++
+		}
+	}
+	return n
+}
+
+// captionRe is a figure or table caption ("图1 …", "表 2 …", "Figure 3 …"):
+// a line of its own, never half of a split paragraph.
+var captionRe = regexp.MustCompile(`^(?:附?[图表]\s*[\d一二三四五六七八九十]+|(?i:fig(?:ure)?\.?|table|chart)\s*\d+)(?:[\s:：.．、-]|$)`)
 
 var ordinalRe = regexp.MustCompile(`^\s*(?:[（(]?[一二三四五六七八九十百]+[）)、．.]|[（(]\d{1,2}[）)]|\d{1,2}[、．]|\d{1,2}[.)]\s|第[一二三四五六七八九十百\d]+[章节部分条])`)
 
@@ -372,5 +389,5 @@ func headingLike(b block) bool {
 		return false
 	}
 	t := strings.TrimSpace(b.lines[0])
-	return (runeLen(t) <= 30 && ordinalRe.MatchString(t)) || (runeLen(t) <= 60 && labelRe.MatchString(t))
+	return (runeLen(t) <= 30 && ordinalRe.MatchString(t)) || (runeLen(t) <= 60 && (labelRe.MatchString(t) || captionRe.MatchString(t)))
 }

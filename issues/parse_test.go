@@ -448,12 +448,17 @@ func FuzzParse(f *testing.F) {
 		f.Add(src)
 	}
 	f.Add([]byte("---\n---\n"))
+	f.Add([]byte("---\ntitle: T\nnumber: [1\ndate: {a: b\n---\n## A\n"))
+	f.Add([]byte("---\ntitle: [a, b]\nnumber: x\npreheader: {}\n---\n## A {topics=a b}\n"))
 	f.Add([]byte("# T\n\n第1期\n\n## A {topics=a,\"b\"}\n\n```\n## not\n"))
 	f.Fuzz(func(t *testing.T, src []byte) {
 		is, err := Parse("fuzz.md", src)
 		if err != nil {
 			if !errors.Is(err, ErrParse) {
 				t.Fatalf("error %v does not wrap ErrParse", err)
+			}
+			if strings.ContainsAny(err.Error(), "\r\n") || !strings.HasPrefix(err.Error(), "fuzz.md:") {
+				t.Fatalf("error is not one line naming the file: %q", err)
 			}
 			return
 		}

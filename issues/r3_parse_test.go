@@ -1,6 +1,7 @@
 package issues
 
 import (
+	"os"
 	"strings"
 	"testing"
 )
@@ -57,5 +58,85 @@ func TestR3NoFalseJoins(t *testing.T) {
 	}
 	if strings.Join(got, "|") != strings.Join(want, "|") {
 		t.Errorf("body blocks:\n%q\nwant:\n%q", got, want)
+	}
+}
+
+// A source line ending the last article ("数据来源：…", "Data source: …")
+// stays in the article; the colophon after it is the footer.
+func TestR3SourceLineIsNotColophon(t *testing.T) {
+	for _, label := range []string{"数据来源", "信息来源", "资料来源", "Data source"} {
+		src := "# 简报\n\n第3期\n\n## 第一篇\n\n正文。\n\n## 第二篇\n\n深圳市持续加大基础研究投入。\n\n" +
+			label + "：深圳市科技创新局\n\n编辑：李 涛\n\n电话：4366683\n"
+		is, err := Parse("x.md", []byte(src))
+		if err != nil {
+			t.Fatal(err)
+		}
+		last := is.Articles[len(is.Articles)-1].Body
+		if !strings.HasSuffix(last, label+"：深圳市科技创新局") || is.Footer != "编辑：李 涛\n\n电话：4366683" {
+			t.Errorf("%s: last body %q, footer %q", label, last, is.Footer)
+		}
+	}
+}
+
+// Latin bulletins too: a paragraph ending in a URL, a figure caption and
+// the paragraph after it each stay on their own; a real split is joined.
+func TestR3NoFalseJoinsLatin(t *testing.T) {
+	src := "# The Brief\n\nIssue 13\n\n## Grid storage\n\nRegulators said the rules will\n\nrequire operators to report capacity.\n\n" +
+		"See the full text at https://example.org/rules-2025-storage-and-grid-connection-requirements\n\n" +
+		"Figure 1 Storage capacity by region in the first quarter\n\nThe figure shows growth.\n\n" +
+		"图1 2024年各区研发投入\n\n全区研发投入持续增长。\n\n## Heat pumps\n\nMore.\n"
+	is, err := Parse("x.md", []byte(src))
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := paragraphs(is.Articles[0].Body)
+	want := []string{
+		"Regulators said the rules will require operators to report capacity.",
+		"See the full text at https://example.org/rules-2025-storage-and-grid-connection-requirements",
+		"Figure 1 Storage capacity by region in the first quarter",
+		"The figure shows growth.",
+		"图1 2024年各区研发投入",
+		"全区研发投入持续增长。",
+	}
+	if strings.Join(got, "|") != strings.Join(want, "|") {
+		t.Errorf("body blocks:\n%q\nwant:\n%q", got, want)
+	}
+}
+
+// Without a table of contents and attributes the most frequent heading
+// level marks articles; a higher heading with text of its own is an
+// article too (the first article of the sample is "##", the rest "###"),
+// while one that only labels a section is not.
+func TestR3FallbackLevelKeepsHigherArticles(t *testing.T) {
+	src, err := os.ReadFile(sample)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var kept []string
+	for _, l := range strings.Split(string(src), "\n") {
+		if !strings.Contains(l, "★") {
+			kept = append(kept, l)
+		}
+	}
+	is, err := Parse("notoc.md", []byte(strings.Join(kept, "\n")))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(is.Articles) != 11 || is.Articles[0].Title != "推动“科技”与“养老”深度融合！《上海市推进养老科技创新发展行动方案（2024-2027年）》正式发布" ||
+		is.Articles[1].Title != "南京市以科技创新驱动提升生物医药产业能级" || strings.Contains(is.Intro, "养老") {
+		t.Errorf("%d articles, first %q, second %q, intro %.40q", len(is.Articles), is.Articles[0].Title, is.Articles[1].Title, is.Intro)
+	}
+
+	sections := "# Digest\n\nNo. 4\n\n## Energy\n\n### Solar farms\n\nThree farms.\n\n### Wind\n\nTurbines.\n\n## Health\n\n### Hospital wing\n\nA wing.\n"
+	is, err = Parse("sections.md", []byte(sections))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var titles []string
+	for _, a := range is.Articles {
+		titles = append(titles, a.Title)
+	}
+	if strings.Join(titles, "|") != "Solar farms|Wind|Hospital wing" {
+		t.Errorf("articles %q: section labels must not become articles", titles)
 	}
 }

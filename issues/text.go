@@ -1,6 +1,7 @@
 package issues
 
 import (
+	"regexp"
 	"strings"
 	"unicode"
 	"unicode/utf8"
@@ -78,6 +79,10 @@ const closers = "。！？…」』”’）)]】》〉：:；;.!?\"'—–．�
 // without changing how it ends.
 const trailingMarkup = " \t*_`\\"
 
+// endURLRe is a paragraph ending in a bare URL ("原文链接：https://…"):
+// the URL ends it, and gluing the next paragraph on would break the link.
+var endURLRe = regexp.MustCompile(`(?i)(?:https?://|www\.)\S+$`)
+
 // closed reports whether a paragraph's text ends the way a paragraph can.
 func closed(s string) bool {
 	s = strings.TrimRight(s, trailingMarkup)
@@ -86,7 +91,7 @@ func closed(s string) bool {
 		return true
 	}
 	r, _ := utf8.DecodeLastRuneInString(s)
-	return strings.ContainsRune(closers, r)
+	return strings.ContainsRune(closers, r) || endURLRe.MatchString(s)
 }
 
 // joinText glues the two halves of a paragraph cut by a page break: no

@@ -228,7 +228,7 @@ func csvRows(br *bufio.Reader) func() (int, importRow, error) {
 				first = false
 				if len(lines) > 1 {
 					src.unread(lines[1:])
-					return line, importRow{}, fmt.Errorf("malformed CSV: %v (a quote on this line opens a cell that is not closed; the lines after it are read on their own)", pe.Err)
+					return line, importRow{}, errors.New("malformed CSV: a quote on this line opens a cell that is not closed (the lines after it are read on their own)")
 				}
 				return line, importRow{}, fmt.Errorf("malformed CSV: %v", pe.Err)
 			}

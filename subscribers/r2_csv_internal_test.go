@@ -8,10 +8,10 @@ import (
 	"testing"
 )
 
-// FuzzCSVRows: the record splitter never loops or panics, hands out each
+// FuzzImportCSVRows: the record splitter never loops or panics, hands out each
 // line at most once as the start of a row, in order, and agrees with
 // encoding/csv wherever a file has no quotes to disagree about.
-func FuzzCSVRows(f *testing.F) {
+func FuzzImportCSVRows(f *testing.F) {
 	for _, s := range []string{
 		"email,name\na@example.com,A\n",
 		"a@example.com,\"Bo, Jr.\nb@example.com,B\n",

@@ -94,7 +94,7 @@ func ValidSlug(kind, slug string) error {
 // and names over 200 characters.
 func CheckName(what, name string) error {
 	if !utf8.ValidString(name) {
-		return invalidf("%s %q is not UTF-8 text (is the file in another encoding?)", what, name)
+		return invalidf("%s %q is not UTF-8 text (GBK or another encoding?)", what, name)
 	}
 	for _, r := range name {
 		if r < 0x20 || r == 0x7f {

@@ -143,8 +143,9 @@ func (s *Server) render(w http.ResponseWriter, r *http.Request, status int, name
 	}
 	h := w.Header()
 	h.Set("Content-Type", "text/html; charset=utf-8")
-	if p.NoIndex {
-		// Pages with tokens or personal data must not sit in shared caches.
+	if p.NoIndex || p.CSRF != "" {
+		// Pages with tokens, personal data or a CSRF field bound to this
+		// browser's cookie must not sit in shared caches.
 		h.Set("Cache-Control", "no-store")
 	}
 	if p.List != nil {

@@ -637,6 +637,9 @@ func TestSecurityHeaders(t *testing.T) {
 	if page.hdr.Get("Strict-Transport-Security") != "" {
 		t.Error("HSTS on a plain-http base URL")
 	}
+	if page.hdr.Get("Cache-Control") != "no-store" {
+		t.Errorf("form page Cache-Control %q", page.hdr.Get("Cache-Control"))
+	}
 	css := e.do(nil, "GET", "/static/style.css", nil)
 	if css.code != 200 || !strings.HasPrefix(css.hdr.Get("Content-Type"), "text/css") {
 		t.Errorf("css: %d %s", css.code, css.hdr.Get("Content-Type"))
@@ -852,5 +855,24 @@ func BenchmarkOneClickUnsubscribe(b *testing.B) {
 		if w.Code != 200 {
 			b.Fatal(w.Code)
 		}
+	}
+}
+
+// The confirmation link of a real mail stops working after ConfirmTTL.
+func TestConfirmLinkExpires(t *testing.T) {
+	e := newEnv(t, func(c *web.Config) { c.ConfirmTTL = time.Hour })
+	e.subscribeForm(e.browser(), "weekly", "late@example.net", "", "energy")
+	ms := e.mails()
+	if len(ms) != 1 || !strings.Contains(ms[0].text, "The link works until 2026-03-01 11:00 CET.") {
+		t.Fatalf("mail does not state the expiry in the list's zone:\n%+v", ms)
+	}
+	link := linkIn(t, ms[0], "confirm")
+	e.clk.Add(time.Hour)
+	r := e.do(nil, "GET", link, nil)
+	if r.code != http.StatusGone || !strings.Contains(r.body, "This link has expired") || !strings.Contains(r.body, `href="/weekly/subscribe"`) {
+		t.Errorf("expired link: %d\n%s", r.code, r.body)
+	}
+	if st := e.subscription(e.en, "late@example.net").Status; st != tidings.StatusPending {
+		t.Errorf("status %s after an expired link", st)
 	}
 }

@@ -42,6 +42,8 @@ type inboundOptions struct {
 	cert, key    string
 	domain       string
 	maxConns     int
+	maxBytes     int64
+	maxRcpts     int
 	mailbox      string
 	pollEvery    time.Duration
 	hardBounces  int
@@ -60,6 +62,8 @@ func (a *App) inboundFlags(c *cobra.Command) {
 	f.StringVar(&o.key, "smtp-listen-key", "", "PEM private key for STARTTLS on --smtp-listen (env TIDINGS_SMTP_LISTEN_KEY)")
 	f.StringVar(&o.domain, "smtp-listen-domain", "", "host name in the SMTP greeting (default: the host of --base-url)")
 	f.IntVar(&o.maxConns, "smtp-listen-max-conns", 20, "concurrent inbound SMTP connections at most")
+	f.Int64Var(&o.maxBytes, "smtp-listen-max-size", 10<<20, "largest inbound message in bytes (a bounce carries the bounced message)")
+	f.IntVar(&o.maxRcpts, "smtp-listen-max-rcpts", 10, "recipients per inbound message at most")
 	f.StringVar(&o.mailbox, "bounce-mailbox", "", "poll this POP3 mailbox for bounces: pop3s://user:pass@host[:port] (env TIDINGS_BOUNCE_MAILBOX)")
 	f.DurationVar(&o.pollEvery, "bounce-poll", time.Minute, "how often to poll --bounce-mailbox (env TIDINGS_BOUNCE_POLL)")
 	f.IntVar(&o.hardBounces, "hard-bounces", inbound.DefaultRules.HardLimit, "hard bounces before a reader is marked bounced")
@@ -113,6 +117,10 @@ func (o *inboundOptions) resolve(getenv func(string) string) error {
 		return usagef("serve: --inbound-replies-per-hour: want a number ≥ 1")
 	case o.maxConns < 1:
 		return usagef("serve: --smtp-listen-max-conns: want a number ≥ 1")
+	case o.maxBytes < 1024:
+		return usagef("serve: --smtp-listen-max-size %d: want at least 1024 bytes", o.maxBytes)
+	case o.maxRcpts < 1:
+		return usagef("serve: --smtp-listen-max-rcpts: want a number ≥ 1")
 	}
 	return nil
 }
@@ -149,7 +157,8 @@ func (a *App) startInbound(ctx context.Context, d *db.DB, log *slog.Logger) (sto
 	var wg sync.WaitGroup
 	var srv *inbound.Server
 	if o.listen != "" {
-		scfg := inbound.ServerConfig{Processor: proc, Domain: o.domain, MaxConns: o.maxConns, Logger: log}
+		scfg := inbound.ServerConfig{Processor: proc, Domain: o.domain, MaxConns: o.maxConns,
+			MaxMessageBytes: o.maxBytes, MaxRecipients: o.maxRcpts, Logger: log}
 		if scfg.Domain == "" {
 			if u, err := url.Parse(a.cfg.BaseURL); err == nil && u.Hostname() != "" {
 				scfg.Domain = u.Hostname()

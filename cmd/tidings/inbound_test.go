@@ -163,6 +163,8 @@ func TestStartInboundBadConfig(t *testing.T) {
 		{"bad mailbox", map[string]string{"TIDINGS_BOUNCE_MAILBOX": "imap://u:p@h"}, nil},
 		{"bad poll", map[string]string{"TIDINGS_BOUNCE_MAILBOX": "pop3s://u:p@h", "TIDINGS_BOUNCE_POLL": "soon"}, nil},
 		{"zero soft bounces", map[string]string{"TIDINGS_SMTP_LISTEN": "127.0.0.1:0"}, []string{"--soft-bounces", "0"}},
+		{"zero recipients", map[string]string{"TIDINGS_SMTP_LISTEN": "127.0.0.1:0"}, []string{"--smtp-listen-max-rcpts", "0"}},
+		{"tiny size limit", map[string]string{"TIDINGS_SMTP_LISTEN": "127.0.0.1:0"}, []string{"--smtp-listen-max-size", "10"}},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {

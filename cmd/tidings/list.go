@@ -115,9 +115,13 @@ func (a *App) completeSlugs(cmd *cobra.Command, kind string, many bool, toComple
 			slugs = append(slugs, "all")
 		}
 	}
+	chosen := map[string]bool{}
+	for _, c := range strings.Split(prefix, ",") {
+		chosen[c] = true
+	}
 	var out []string
 	for _, sl := range slugs {
-		if strings.HasPrefix(sl, word) {
+		if strings.HasPrefix(sl, word) && !chosen[sl] {
 			out = append(out, prefix+sl)
 		}
 	}

@@ -10,6 +10,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net"
+	"net/smtp"
 	"os"
 	"strings"
 	"testing"
@@ -41,7 +42,8 @@ func TestR7InboundFlagsReachProcessor(t *testing.T) {
 	a.cfg.BaseURL = "https://news.example.org"
 	c := &cobra.Command{Use: "serve"}
 	a.inboundFlags(c)
-	if err := c.ParseFlags([]string{"--smtp-listen", listen, "--hard-bounces", "2", "--inbound-replies-per-hour", "1"}); err != nil {
+	if err := c.ParseFlags([]string{"--smtp-listen", listen, "--hard-bounces", "2", "--inbound-replies-per-hour", "1",
+		"--smtp-listen-max-rcpts", "1", "--smtp-listen-max-size", "5000"}); err != nil {
 		t.Fatal(err)
 	}
 	ctx := context.Background()
@@ -75,6 +77,26 @@ func TestR7InboundFlagsReachProcessor(t *testing.T) {
 	}
 	if n := sink.Count(); n != 1 {
 		t.Errorf("%d answers to one address with --inbound-replies-per-hour 1, want 1", n)
+	}
+
+	// The size and recipient limits are the flags'.
+	cl, err := smtp.Dial(listen)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer cl.Close()
+	if err := cl.Mail(""); err != nil {
+		t.Fatal(err)
+	}
+	if err := cl.Rcpt(verp); err != nil {
+		t.Fatal(err)
+	}
+	if err := cl.Rcpt(verp); err == nil || !strings.HasPrefix(err.Error(), "452") {
+		t.Errorf("second recipient with --smtp-listen-max-rcpts 1: %v, want 452", err)
+	}
+	big := append([]byte("Subject: big\r\n\r\n"), bytes.Repeat([]byte("0123456789abcdef\r\n"), 400)...)
+	if err := smtpSend(listen, "", verp, big); err == nil || !strings.HasPrefix(err.Error(), "552") {
+		t.Errorf("7 KB message with --smtp-listen-max-size 5000: %v, want 552", err)
 	}
 }
 

@@ -7,6 +7,7 @@ import (
 	"io"
 	"log/slog"
 	"os"
+	"runtime/pprof"
 	"strconv"
 	"strings"
 	"time"
@@ -339,6 +340,18 @@ func (a *App) testSend(ctx context.Context, e *mailer.Engine, id int64, addr, as
 }
 
 func (a *App) send(ctx context.Context, e *mailer.Engine, id int64, retry, asJSON bool) error {
+	// TIDINGS_CPUPROFILE=FILE writes a CPU profile of the send (diagnostics).
+	if path := a.Getenv("TIDINGS_CPUPROFILE"); path != "" {
+		f, err := os.Create(path)
+		if err != nil {
+			return fmt.Errorf("cpu profile: %w", err)
+		}
+		defer f.Close()
+		if err := pprof.StartCPUProfile(f); err != nil {
+			return fmt.Errorf("cpu profile: %w", err)
+		}
+		defer pprof.StopCPUProfile()
+	}
 	progress, done := a.progress(id)
 	rep, err := e.Send(ctx, id, mailer.SendOptions{RetryFailed: retry, Progress: progress})
 	done()
