@@ -112,3 +112,45 @@ func TestOpenOddFileNames(t *testing.T) {
 		}
 	}
 }
+
+// A daemon and a CLI command may both be first to open a new file: each
+// open succeeds, the schema is applied once and there is one secret.
+func TestOpenConcurrentFirstOpens(t *testing.T) {
+	ctx := context.Background()
+	path := filepath.Join(t.TempDir(), "new.db")
+	const n = 4
+	dbs := make([]*DB, n)
+	errs := make([]error, n)
+	done := make(chan int)
+	for i := range n {
+		go func() {
+			dbs[i], errs[i] = Open(ctx, path)
+			done <- i
+		}()
+	}
+	for range n {
+		<-done
+	}
+	var secrets []string
+	for i, d := range dbs {
+		if errs[i] != nil {
+			t.Fatalf("open %d: %v", i, errs[i])
+		}
+		s, err := d.Secret(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		secrets = append(secrets, string(s))
+		defer d.Close()
+	}
+	for _, s := range secrets[1:] {
+		if s != secrets[0] {
+			t.Error("openers disagree on the secret")
+		}
+	}
+	var v int
+	dbs[0].R.QueryRow("PRAGMA user_version").Scan(&v)
+	if v != Version() {
+		t.Errorf("version %d, want %d", v, Version())
+	}
+}

@@ -10,10 +10,13 @@
 // contents whose (possibly shortened) entries are matched to headings by
 // character-bigram similarity, articles at mixed heading levels or as bold
 // lines, paragraphs cut by page breaks (joined back, with page numbers and
-// running headers between the halves dropped), and a colophon at the end
-// (kept as the issue's footer). Without a table of contents, headings with
-// topic attributes set the article level; without those either, the most
-// frequent heading level does.
+// running headers between the halves dropped; lists, headings, captions,
+// lines ending in a URL and short lines of their own such as a signature
+// or a date are never joined), and a colophon at the end (kept as the
+// issue's footer; source lines such as "数据来源：…" stay in their article).
+// Without a table of contents, headings with topic attributes set the
+// article level; without those either, the most frequent heading level
+// does, together with any higher heading that has text of its own.
 //
 // Store keeps issues in SQLite: Import parses, checks topic slugs against
 // the list, tags the other articles by topic keywords (MatchTopics) and

@@ -126,6 +126,8 @@ type Config struct {
 	ClaimBatch      int           // rows claimed at a time; default 16×Concurrency, at least 32
 	PrepareBatch    int           // delivery rows inserted per transaction; default 5000
 	Poll            time.Duration // wait between looks at the log when idle; default 1 s
+	CommitDelay     time.Duration // how long a log commit waits for other workers' changes; default 500 µs
+	IdleTimeout     time.Duration // QUIT a connection without work this long; default 30 s
 
 	Now      func() time.Time
 	Logger   *slog.Logger
@@ -157,6 +159,8 @@ func (c Config) withDefaults() Config {
 	defD(&c.RecoverEvery, 10*time.Second)
 	defD(&c.LeaseTTL, time.Minute)
 	defD(&c.Poll, time.Second)
+	defD(&c.CommitDelay, 500*time.Microsecond)
+	defD(&c.IdleTimeout, 30*time.Second)
 	c.Timeouts = c.Timeouts.withDefaults()
 	if c.Now == nil {
 		c.Now = time.Now
@@ -184,7 +188,12 @@ type Engine struct {
 	deps   Deps
 	pool   *pool
 	global *rate.Limiter
+	obs    atomic.Pointer[Observer]
 }
+
+// SetObserver replaces Config.Observer, for callers that get the engine
+// ready-made (the daemon adds its metrics this way).
+func (e *Engine) SetObserver(o Observer) { e.obs.Store(&o) }
 
 // New makes an engine.
 func New(cfg Config, deps Deps) *Engine {
@@ -197,7 +206,11 @@ func New(cfg Config, deps Deps) *Engine {
 	if cfg.Rate > 0 {
 		lim = rate.NewLimiter(rate.Limit(cfg.Rate), 1)
 	}
-	return &Engine{cfg: cfg, deps: deps, pool: p, global: lim}
+	e := &Engine{cfg: cfg, deps: deps, pool: p, global: lim}
+	if cfg.Observer != nil {
+		e.SetObserver(cfg.Observer)
+	}
+	return e
 }
 
 // RelayRates are the relays' current rate limits (0 = none), by redacted
@@ -229,8 +242,8 @@ type Report struct {
 }
 
 func (e *Engine) observe(ev Event) {
-	if e.cfg.Observer != nil {
-		e.cfg.Observer.Observe(ev)
+	if o := e.obs.Load(); o != nil && *o != nil {
+		(*o).Observe(ev)
 	}
 }
 
@@ -482,7 +495,7 @@ func (r *run) run(ctx context.Context) (Report, error) {
 	}
 	r.stopCtx, r.stopNow = context.WithCancel(ctx)
 	defer r.stopNow()
-	r.w = newWriter(e.deps.DB)
+	r.w = newWriter(e.deps.DB, e.cfg.Concurrency, e.cfg.CommitDelay)
 	r.jobs = make(chan job, e.cfg.ClaimBatch)
 	e.cfg.Logger.Info("sending", "issue", r.camp.IssueID, "list", r.camp.List, "pending", base.Pending,
 		"concurrency", e.cfg.Concurrency, "relays", len(e.pool.relays))
@@ -514,6 +527,8 @@ func (r *run) run(ctx context.Context) (Report, error) {
 	workers.Wait()
 	r.stopNow() // workers may all have quit (pause): stop claiming too
 	<-claimDone
+	bgStop() // no lease renewal may reach the writer after it closes
+	bg.Wait()
 	// Jobs claimed but never started go back to the pool untouched.
 	var left []int64
 	for j := range r.jobs {
@@ -528,8 +543,6 @@ func (r *run) run(ctx context.Context) (Report, error) {
 	}
 	r.w.close()
 	r.st.close()
-	bgStop()
-	bg.Wait()
 
 	final, err := countStates(context.WithoutCancel(ctx), e.deps.DB.R, r.camp.IssueID)
 	if err != nil {
@@ -608,17 +621,11 @@ func (r *run) claimLoop() {
 		for _, j := range jobs {
 			r.hold(j.rc.SubscriberID)
 		}
-		for i, j := range jobs {
+		for _, j := range jobs {
 			select {
 			case r.jobs <- j:
 			case <-r.stopCtx.Done():
-				var back []int64
-				for _, j := range jobs[i:] {
-					back = append(back, j.rc.SubscriberID)
-				}
-				// run() releases everything still held.
-				_ = back
-				return
+				return // run() releases jobs[i:], which are still held
 			}
 		}
 		if len(jobs) > 0 {
@@ -660,7 +667,11 @@ func (r *run) renewLoop(ctx context.Context) {
 	}
 }
 
-// worker owns one SMTP connection at a time and sends claimed jobs over it.
+// worker owns one SMTP connection at a time and sends claimed jobs over
+// it. It connects when it has a job (a job whose relay fails to connect
+// waits for another relay), and says QUIT to a connection idle for
+// IdleTimeout (retries far in the future), rather than let the server
+// time it out under a message.
 func (r *run) worker() {
 	e := r.e
 	var cn *conn
@@ -674,7 +685,25 @@ func (r *run) worker() {
 		}
 	}
 	defer closeConn(true)
+	idle := time.NewTimer(e.cfg.IdleTimeout)
+	defer idle.Stop()
+	var next *job // taken from the queue, not yet sent; run() releases it if we quit
 	for r.stopCtx.Err() == nil {
+		if next == nil {
+			idle.Reset(e.cfg.IdleTimeout)
+			select {
+			case j, ok := <-r.jobs:
+				if !ok {
+					return
+				}
+				next = &j
+			case <-idle.C:
+				closeConn(true)
+				continue
+			case <-r.stopCtx.Done():
+				return
+			}
+		}
 		if cn == nil {
 			var allDown bool
 			var why string
@@ -691,12 +720,11 @@ func (r *run) worker() {
 			}
 			c, err := dialRelay(r.stopCtx, rs.r, e.cfg.Timeouts)
 			if err != nil {
+				rs.release()
 				if r.stopCtx.Err() != nil {
-					rs.release()
 					return
 				}
 				r.relayTrouble(rs, classify(err), err)
-				rs.release()
 				rs = nil
 				if !r.sleep(e.cfg.Poll) {
 					return
@@ -705,17 +733,8 @@ func (r *run) worker() {
 			}
 			cn = c
 		}
-		var j job
-		var ok bool
-		select {
-		case j, ok = <-r.jobs:
-			if !ok {
-				return
-			}
-		case <-r.stopCtx.Done():
-			return
-		}
-		keep := r.deliver(cn, rs, j, &raw, &signed)
+		keep := r.deliver(cn, rs, *next, &raw, &signed)
+		next = nil
 		if !keep || cn.msgs >= e.cfg.MessagesPerConn {
 			closeConn(keep)
 		}

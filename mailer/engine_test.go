@@ -488,3 +488,79 @@ func TestTwoEnginesNeverDoubleSend(t *testing.T) {
 	}
 	_ = relays
 }
+
+func TestReconnectsAfterMessagesPerConn(t *testing.T) {
+	f := newFixture(t, 16) // 12 deliverable
+	sink := startSink(t, smtpsink.Options{})
+	cfg := fastConfig(sinkRelay(t, sink))
+	cfg.Concurrency = 1
+	cfg.MessagesPerConn = 3
+	if _, err := f.engine(cfg).Send(context.Background(), f.issueID, SendOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	if sink.Count() != 12 || sink.Sessions() < 4 {
+		t.Errorf("%d messages over %d sessions; want 12 over at least 4", sink.Count(), sink.Sessions())
+	}
+}
+
+func TestCircuitBreakerCoolsDown(t *testing.T) {
+	now := time.Unix(5000, 0)
+	a, b := newRelayState(Relay{Host: "a", Port: 25}), newRelayState(Relay{Host: "b", Port: 25})
+	p := &pool{relays: []*relayState{a, b}, perConn: 1, now: func() time.Time { return now }}
+	if a.failure(now, "421", 2, time.Minute) {
+		t.Fatal("one failure opened the circuit")
+	}
+	if !a.failure(now, "421", 2, time.Minute) {
+		t.Fatal("two failures did not open the circuit")
+	}
+	if rs, down, _ := p.pick(); rs != b || down {
+		t.Fatalf("picked %v (all down %v), want b", rs, down)
+	}
+	if rs, down, why := p.pick(); rs != nil || down || why == "" {
+		t.Fatalf("b is busy, a is out: got %v %v %q", rs, down, why)
+	}
+	b.markBroken("535 auth")
+	b.release()
+	if rs, down, why := p.pick(); rs != nil || !down || !strings.Contains(why, "535") || !strings.Contains(why, "421") {
+		t.Fatalf("want every relay down, got %v %v %q", rs, down, why)
+	}
+	now = now.Add(61 * time.Second)
+	if rs, _, _ := p.pick(); rs != a {
+		t.Fatalf("after the cool-down a is back: got %v", rs)
+	}
+}
+
+func TestHourlyCap(t *testing.T) {
+	now := time.Date(2026, 1, 1, 10, 59, 0, 0, time.UTC)
+	rs := newRelayState(Relay{Hourly: 2})
+	clock := func() time.Time { return now }
+	for i := 0; i < 2; i++ {
+		if err := rs.wait(context.Background(), clock); err != nil {
+			t.Fatal(err)
+		}
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	if err := rs.wait(ctx, clock); !errors.Is(err, context.Canceled) {
+		t.Fatalf("third message in the hour was not held back: %v", err)
+	}
+	now = now.Add(2 * time.Minute) // the next clock hour
+	if err := rs.wait(context.Background(), clock); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func TestObserverSeesSends(t *testing.T) {
+	f := newFixture(t, 4)
+	sink := startSink(t, smtpsink.Options{})
+	e := f.engine(fastConfig(sinkRelay(t, sink)))
+	ev := &events{}
+	e.SetObserver(ev)
+	if _, err := e.Send(context.Background(), f.issueID, SendOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	sent := ev.of(EventSent)
+	if len(sent) != 3 || sent[0].List != "keji" || sent[0].Duration <= 0 || sent[0].IssueID != f.issueID {
+		t.Errorf("sent events %+v", sent)
+	}
+}

@@ -330,7 +330,7 @@ func (e *Edition) WriteMessage(w io.Writer, rc tidings.Recipient, o MessageOptio
 	bp := bufPool.Get().(*[]byte)
 	b := (*bp)[:0]
 	b = append(b, "Date: "...)
-	b = e.r.now().In(e.list.Location()).AppendFormat(b, "Mon, 02 Jan 2006 15:04:05 -0700")
+	b = e.r.now().In(e.loc).AppendFormat(b, "Mon, 02 Jan 2006 15:04:05 -0700")
 	b = append(b, '\r', '\n')
 	b = writeHeader(b, "To", toHdr)
 	if o.Test {

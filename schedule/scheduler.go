@@ -153,7 +153,7 @@ func (s *Scheduler) Run(ctx context.Context) error {
 	}()
 	ticker := time.NewTicker(s.cfg.Poll)
 	defer ticker.Stop()
-	leader := false
+	leader, known := false, false
 	var renewed time.Time
 	for ctx.Err() == nil {
 		now := s.cfg.Now()
@@ -164,7 +164,7 @@ func (s *Scheduler) Run(ctx context.Context) error {
 				s.log.Warn("sender lease: renewal failed", "err", err)
 			case err == nil:
 				renewed = now
-				if ok != leader {
+				if ok != leader || !known {
 					if ok {
 						s.log.Info("sender lease taken: this process sends", "owner", s.cfg.Owner)
 					} else {
@@ -172,7 +172,7 @@ func (s *Scheduler) Run(ctx context.Context) error {
 						s.dropQueue()
 					}
 				}
-				leader = ok
+				leader, known = ok, true
 				s.leader.Store(ok)
 			}
 			if s.cfg.Metrics != nil {

@@ -55,6 +55,7 @@ if [ "$STOP" != 0 ]; then
 	# Interrupted on purpose: count what was sent.
 	sent=$($t status 1 --json | sed -n 's/^  "sent": \([0-9]*\),/\1/p')
 	sed "s/\"msgs\":$N/\"msgs\":$sent/" "$dir/tidings.json" >"$dir/t2.json" && mv "$dir/t2.json" "$dir/tidings.json"
+	N=$sent
 fi
 "$dir/benchsend" bare -addr "$addr" -c "$C" -n "$N" "$dir"/msg?.eml >"$dir/bare.json"
 "$dir/benchsend" report "$dir/tidings.json" "$dir/bare.json"

@@ -84,3 +84,55 @@ func TestDeleteWhileAnotherReads(t *testing.T) {
 		}
 	}
 }
+
+// Delete erases a person by deleting one row and letting the cascade do
+// the rest, so every table that can hold personal data must reference
+// the person with ON DELETE CASCADE. This guards the tables later
+// migrations add: one without it would keep data (or block the delete).
+func TestEveryPersonalTableCascades(t *testing.T) {
+	_, d := newStore(t)
+	rows, err := d.R.Query("SELECT name FROM sqlite_schema WHERE type = 'table' AND name NOT LIKE 'sqlite_%'")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var tables []string
+	for rows.Next() {
+		var name string
+		rows.Scan(&name)
+		tables = append(tables, name)
+	}
+	rows.Close()
+	for _, table := range tables {
+		cascades := map[string]bool{} // local column → cascades from subscribers/subscriptions
+		fks, err := d.R.Query("SELECT \"table\", \"from\", on_delete FROM pragma_foreign_key_list(?)", table)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for fks.Next() {
+			var parent, from, onDelete string
+			fks.Scan(&parent, &from, &onDelete)
+			if (parent == "subscribers" || parent == "subscriptions") && onDelete == "CASCADE" {
+				cascades[from] = true
+			}
+		}
+		fks.Close()
+		cols, err := d.R.Query("SELECT name FROM pragma_table_info(?)", table)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for cols.Next() {
+			var col string
+			cols.Scan(&col)
+			switch {
+			case col == "subscriber_id" && !cascades[col]:
+				t.Errorf("%s.subscriber_id does not cascade from subscribers: sub delete would leave it", table)
+			case strings.Contains(col, "email") && table != "subscribers":
+				t.Errorf("%s.%s may hold an address outside subscribers: sub delete cannot reach it", table, col)
+			}
+		}
+		cols.Close()
+	}
+	if len(tables) < 10 {
+		t.Fatalf("only %d tables: %v", len(tables), tables)
+	}
+}

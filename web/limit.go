@@ -12,18 +12,31 @@ import (
 
 // limiter is a set of token buckets by key (client IP, address). Times are
 // passed in, so tests drive it with a fake clock.
+//
+// Memory is bounded: at most max buckets live at once. A bucket that has
+// refilled behaves exactly like a new one, so it can be forgotten; when the
+// table is full of buckets still in use (many IPs or addresses within one
+// refill period — an attack), a new key is refused rather than an old one
+// evicted: evicting would hand a mail-bomber a fresh bucket for the
+// victim's address, and refusing costs only the attacker's own window.
 type limiter struct {
 	lim Limit
+	max int
 
-	mu sync.Mutex
-	m  map[string]*rate.Limiter
+	mu        sync.Mutex
+	m         map[string]*rate.Limiter
+	nextPrune time.Time // a full table is swept at most once a second
 }
 
-// maxBuckets bounds memory: beyond it, full (idle) buckets are dropped.
-const maxBuckets = 10000
+// maxBuckets bounds memory (about 200 bytes a bucket).
+const maxBuckets = 20000
+
+// maxKey bounds a key's length: a key from X-Forwarded-For that is not an
+// IP is the client's own text.
+const maxKey = 256
 
 func newLimiter(l Limit) *limiter {
-	return &limiter{lim: l, m: map[string]*rate.Limiter{}}
+	return &limiter{lim: l, max: maxBuckets, m: map[string]*rate.Limiter{}}
 }
 
 // allow takes one token from key's bucket at now.
@@ -31,12 +44,23 @@ func (l *limiter) allow(key string, now time.Time) bool {
 	if l.lim.Every < 0 || l.lim.Burst < 0 {
 		return true // disabled
 	}
+	if len(key) > maxKey {
+		key = key[:maxKey]
+	}
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	b := l.m[key]
 	if b == nil {
-		if len(l.m) >= maxBuckets {
-			l.prune(now)
+		if len(l.m) >= l.max {
+			// Sweeping is O(buckets): amortise it, so a flood of new
+			// keys does not turn every request into a full scan.
+			if !now.Before(l.nextPrune) {
+				l.prune(now)
+				l.nextPrune = now.Add(time.Second)
+			}
+			if len(l.m) >= l.max {
+				return false
+			}
 		}
 		b = rate.NewLimiter(rate.Every(l.lim.Every), l.lim.Burst) // starts full
 		l.m[key] = b
@@ -68,6 +92,9 @@ func (s *Server) clientIP(r *http.Request) string {
 	}
 	ip := net.ParseIP(host)
 	if ip == nil {
+		if len(host) > maxKey {
+			host = host[:maxKey]
+		}
 		return host
 	}
 	if v4 := ip.To4(); v4 != nil {

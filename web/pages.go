@@ -10,6 +10,7 @@ import (
 	"mime"
 	"net/http"
 	"strings"
+	"time"
 
 	"github.com/tidings/tidings"
 	"github.com/tidings/tidings/subscribers"
@@ -273,8 +274,14 @@ func choice(topics []tidings.Topic, picked []string) (subscribers.TopicChoice, [
 
 const maxForm = 64 << 10
 
-// parseForm reads an urlencoded or multipart body of bounded size.
-func parseForm(w http.ResponseWriter, r *http.Request) error {
+// parseForm reads an urlencoded or multipart body of bounded size within
+// BodyTimeout (a slow-body client is cut off even when the http.Server in
+// front sets no ReadTimeout; the deadline is an I/O bound, not behaviour,
+// so it runs on the wall clock).
+func (s *Server) parseForm(w http.ResponseWriter, r *http.Request) error {
+	// Not every ResponseWriter supports deadlines (httptest's recorder does
+	// not); there the http.Server's own timeouts are all there is.
+	_ = http.NewResponseController(w).SetReadDeadline(time.Now().Add(s.cfg.BodyTimeout))
 	r.Body = http.MaxBytesReader(w, r.Body, maxForm)
 	ct, _, _ := mime.ParseMediaType(r.Header.Get("Content-Type"))
 	if ct == "multipart/form-data" {
@@ -386,7 +393,7 @@ func (s *Server) handleSubscribe(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 	}
-	if err := parseForm(w, r); err != nil {
+	if err := s.parseForm(w, r); err != nil {
 		fail(http.StatusBadRequest, "bad.title", "sub.err.email", "")
 		return
 	}
@@ -488,6 +495,14 @@ func (s *Server) handleConfirm(w http.ResponseWriter, r *http.Request) {
 	c, err := s.claims(r, list, token.Confirm)
 	if err != nil {
 		s.badLink(w, r, list, err)
+		return
+	}
+	if r.Method == http.MethodHead {
+		// Link checkers probe with HEAD: answering must not spend the
+		// single-use token the reader is about to click.
+		w.Header().Set("Content-Type", "text/html; charset=utf-8")
+		w.Header().Set("Cache-Control", "no-store")
+		w.WriteHeader(http.StatusOK)
 		return
 	}
 	ctx := r.Context()
@@ -601,7 +616,7 @@ func (s *Server) handlePreferencesPost(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
-	if err := parseForm(w, r); err != nil || !s.csrfOK(r) {
+	if err := s.parseForm(w, r); err != nil || !s.csrfOK(r) {
 		s.message(w, r, list, http.StatusForbidden, "forbidden.title", "forbidden.text", s.self(r), "again")
 		return
 	}
@@ -695,7 +710,7 @@ func (s *Server) handleUnsubscribe(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
-	if err := parseForm(w, r); err != nil {
+	if err := s.parseForm(w, r); err != nil {
 		s.message(w, r, list, http.StatusBadRequest, "bad.title", "bad.text", "", "")
 		return
 	}

@@ -30,6 +30,7 @@ import (
 	"net/url"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/tidings/tidings"
@@ -122,7 +123,19 @@ type Config struct {
 	TrustForwardedFor bool
 	// CSRFKey keys the CSRF tokens; default a random key per process.
 	CSRFKey []byte
+	// BodyTimeout bounds the reading of a form's body, so a client that
+	// sends its body a byte at a time cannot hold a connection (and a
+	// goroutine) for long; default 10s.
+	BodyTimeout time.Duration
+	// MaxQueuedMails bounds the confirmation mails waiting or being sent
+	// in the background (default 1000); beyond it a request's mail is
+	// dropped and logged, so a flood from many IPs with a slow SMTP relay
+	// cannot pile up goroutines without end.
+	MaxQueuedMails int
 }
+
+// mailWorkers is how many reader mails are handed to the relay at once.
+const mailWorkers = 4
 
 // Server is the reader web server; it implements http.Handler.
 type Server struct {
@@ -137,7 +150,11 @@ type Server struct {
 	anyOK  bool
 	prefix string // path of Links.Base, e.g. "/news" behind a proxy
 
-	wg sync.WaitGroup // mails being sent in the background
+	wg       sync.WaitGroup // mails being sent in the background
+	queued   atomic.Int64   // of which waiting or in flight
+	mailSlot chan struct{}  // mailWorkers slots
+	bg       context.Context
+	stopBG   context.CancelFunc
 
 	issues issueCache // rendered issues for the archive and the feed
 
@@ -178,6 +195,12 @@ func New(cfg Config) (*Server, error) {
 	if cfg.AddrLimit == (Limit{}) {
 		cfg.AddrLimit = DefaultAddrLimit
 	}
+	if cfg.BodyTimeout <= 0 {
+		cfg.BodyTimeout = 10 * time.Second
+	}
+	if cfg.MaxQueuedMails <= 0 {
+		cfg.MaxQueuedMails = 1000
+	}
 	if len(cfg.CSRFKey) == 0 {
 		cfg.CSRFKey = make([]byte, 32)
 		if _, err := rand.Read(cfg.CSRFKey); err != nil {
@@ -192,7 +215,9 @@ func New(cfg Config) (*Server, error) {
 		cors:     map[string]bool{},
 		prefix:   strings.TrimRight(base.Path, "/"),
 		overlays: map[string]map[string]*template.Template{},
+		mailSlot: make(chan struct{}, mailWorkers),
 	}
+	s.bg, s.stopBG = context.WithCancel(context.Background())
 	for _, o := range cfg.CORSOrigins {
 		o = strings.TrimRight(strings.TrimSpace(o), "/")
 		if o == "*" {
@@ -267,8 +292,24 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 func (s *Server) self(r *http.Request) string { return s.prefix + r.URL.Path }
 
 // Wait blocks until the mails the server is sending in the background are
-// handed over (or have failed); call it at shutdown.
+// handed over (or have failed).
 func (s *Server) Wait() { s.wg.Wait() }
+
+// Shutdown waits, after the HTTP server has stopped taking requests, for
+// the mails being sent in the background. When ctx ends first it cancels
+// them and returns ctx's error: those readers did not get their mail and
+// may ask again.
+func (s *Server) Shutdown(ctx context.Context) error {
+	done := make(chan struct{})
+	go func() { s.wg.Wait(); close(done) }()
+	select {
+	case <-done:
+		return nil
+	case <-ctx.Done():
+		s.stopBG()
+		return fmt.Errorf("web: reader mails still being sent: %w", ctx.Err())
+	}
+}
 
 func (s *Server) handleCSS(w http.ResponseWriter, r *http.Request) {
 	w.Header().Set("Content-Type", "text/css; charset=utf-8")
@@ -289,11 +330,25 @@ func (s *Server) local(abs string) string {
 
 // sendMail builds and sends a transactional mail in the background, so the
 // answer page comes back at the same speed whether a mail goes out or not.
+// At most mailWorkers go to the relay at once and MaxQueuedMails wait.
 func (s *Server) sendMail(list *tidings.List, topics []tidings.Topic, sub *tidings.Subscriber, kind MailKind) {
+	if s.queued.Add(1) > int64(s.cfg.MaxQueuedMails) {
+		s.queued.Add(-1)
+		s.log.Warn("reader mail dropped: too many waiting", "list", list.Slug, "subscriber", sub.ID, "kind", int(kind), "max", s.cfg.MaxQueuedMails)
+		return
+	}
 	s.wg.Add(1)
 	go func() {
 		defer s.wg.Done()
-		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+		defer s.queued.Add(-1)
+		select {
+		case s.mailSlot <- struct{}{}:
+			defer func() { <-s.mailSlot }()
+		case <-s.bg.Done():
+			s.log.Error("reader mail not sent: shutting down", "list", list.Slug, "subscriber", sub.ID, "kind", int(kind))
+			return
+		}
+		ctx, cancel := context.WithTimeout(s.bg, 2*time.Minute)
 		defer cancel()
 		msg, from, err := s.cfg.Renderer.ReaderMail(list, topics, *sub, kind, s.cfg.ConfirmTTL)
 		if err == nil {

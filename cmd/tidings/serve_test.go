@@ -380,7 +380,13 @@ func testDemoOnce(t *testing.T, bin string) {
 				t.Errorf("run %d: row of %s = %q, want topics %q and articles %q", i+1, email, r, want[0], want[1])
 			}
 		}
-		for _, want := range []string{"Sent 31 messages", "Nothing sent to:", "zhao.lei@example.com (no article of 芯片与半导体",
+		for _, want := range []string{
+			"1. 推动“科技”与“养老”深度融合！《上海市推进养老科技创新发展行动方案（2024-2027年）》正式发布  [养老科技]",
+			"2. 南京市以科技创新驱动提升生物医药产业能级  [生物医药, 新质生产力]",
+			"3. 滁州市链式推动企业科技成果转化  [成果转化]",
+			"4. 扬州聚力打造长三角产业科创高地  [成果转化, 独角兽与科创, 新质生产力]",
+			"5. 宁波：探索创新“研发加速器”增值服务 助力新质生产力发展  [成果转化, 新质生产力]",
+			"Sent 31 messages", "Nothing sent to:", "zhao.lei@example.com (no article of 芯片与半导体",
 			"han.mei@example.org (chose no topic)", "xu.jing@example.cn (pending)", "lu.di@example.cn (unsubscribed)", "/outbox", "/keji/archive/7", "--once: done."} {
 			if !strings.Contains(out, want) {
 				t.Errorf("run %d: output lacks %q:\n%s", i+1, want, out)

@@ -338,16 +338,8 @@ func newSubUnsubscribeCmd(a *App) *cobra.Command {
 		Short: "Unsubscribe someone from a list (kept as unsubscribed)",
 		Args:  exactArgs(1, "EMAIL"),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			ctx := cmd.Context()
-			s, l, err := a.storeAndList(ctx, list)
+			p, l, err := a.setSubStatus(cmd.Context(), list, args[0], tidings.StatusUnsubscribed)
 			if err != nil {
-				return err
-			}
-			p, err := subscriberOn(ctx, s, l, args[0])
-			if err != nil {
-				return err
-			}
-			if err := s.Unsubscribe(ctx, l.ID, p.ID); err != nil {
 				return err
 			}
 			fmt.Fprintf(a.Stdout, "unsubscribed %s from list %s\n", p.Email, l.Slug)
@@ -356,6 +348,23 @@ func newSubUnsubscribeCmd(a *App) *cobra.Command {
 	}
 	listFlag(c, &list)
 	return c
+}
+
+// setSubStatus sets the status of the person with this address on the
+// list --list names (unsubscribe is the status unsubscribed).
+func (a *App) setSubStatus(ctx context.Context, list, email string, st tidings.Status) (*tidings.Subscriber, *tidings.List, error) {
+	s, l, err := a.storeAndList(ctx, list)
+	if err != nil {
+		return nil, nil, err
+	}
+	p, err := subscriberOn(ctx, s, l, email)
+	if err != nil {
+		return nil, nil, err
+	}
+	if err := s.SetStatus(ctx, l.ID, p.ID, st); err != nil {
+		return nil, nil, err
+	}
+	return p, l, nil
 }
 
 func newSubStatusCmd(a *App) *cobra.Command {
@@ -372,16 +381,8 @@ receive issues.`,
 			if err != nil {
 				return usagef("%v", err)
 			}
-			ctx := cmd.Context()
-			s, l, err := a.storeAndList(ctx, list)
+			p, l, err := a.setSubStatus(cmd.Context(), list, args[0], st)
 			if err != nil {
-				return err
-			}
-			p, err := subscriberOn(ctx, s, l, args[0])
-			if err != nil {
-				return err
-			}
-			if err := s.SetStatus(ctx, l.ID, p.ID, st); err != nil {
 				return err
 			}
 			fmt.Fprintf(a.Stdout, "%s on list %s is now %s\n", p.Email, l.Slug, st)
