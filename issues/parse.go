@@ -137,7 +137,7 @@ func yamlErrorLine(err error) (line int, msg string) {
 	if slices.Contains(yamlParserProblems, strings.TrimSpace(msg)) {
 		line++
 	}
-	return max(line, 1), strings.TrimSpace(msg)
+	return max(line, 1), strings.Join(strings.Fields(msg), " ") // one line, whatever yaml said
 }
 
 // parseExplicit reads front matter, an optional introduction and one

@@ -27,37 +27,44 @@ func TestR3FrontMatterErrorLine(t *testing.T) {
 }
 
 // Only a paragraph cut by a page break is joined: never a list item, a
-// heading, or a short line of its own (a signature, a date) to what
-// follows or precedes it.
+// heading, a caption, a paragraph ending in a URL, or a short line of its
+// own (a signature, a date) to what follows or precedes it. Chinese and
+// Latin bulletins alike.
 func TestR3NoFalseJoins(t *testing.T) {
-	src := "# 简报\n\n第2期\n\n" +
-		"## 第一篇\n\n" +
-		"加快国家\n\n级高水平科创平台布局。\n\n" + // a real split: joined
-		"主要措施包括\n\n- 强化政策引导\n- 加大资金投入\n\n后续工作持续推进。\n\n" + // list stays a list
-		"### 小标题\n\n正文继续。\n\n" +
-		"特此通知。\n\n某省科学技术厅\n\n2023年11月20日\n\n" + // signature and date: separate lines
-		"## 第二篇\n\n内容。\n"
-	is, err := Parse("x.md", []byte(src))
-	if err != nil {
-		t.Fatal(err)
+	tests := []struct {
+		name, body string
+		want       []string
+	}{
+		{"chinese",
+			"加快国家\n\n级高水平科创平台布局。\n\n" + // a real split: joined
+				"主要措施包括\n\n- 强化政策引导\n- 加大资金投入\n\n后续工作持续推进。\n\n" + // the list stays a list
+				"### 小标题\n\n正文继续。\n\n" +
+				"特此通知。\n\n某省科学技术厅\n\n2023年11月20日\n\n" + // signature and date: lines of their own
+				"图1 2024年各区研发投入\n\n全区研发投入持续增长。",
+			[]string{"加快国家级高水平科创平台布局。", "主要措施包括", "- 强化政策引导\n- 加大资金投入", "后续工作持续推进。", "### 小标题", "正文继续。",
+				"特此通知。", "某省科学技术厅", "2023年11月20日", "图1 2024年各区研发投入", "全区研发投入持续增长。"}},
+		{"latin",
+			"Regulators said the rules will\n\nrequire operators to report capacity.\n\n" +
+				"See the full text at https://example.org/rules-2025-storage-and-grid-connection-requirements\n\n" +
+				"The agency also published a summary of the comments it received during the consultation.\n\n" +
+				"Figure 1 Storage capacity by region in the first quarter\n\nThe figure shows growth.",
+			[]string{"Regulators said the rules will require operators to report capacity.",
+				"See the full text at https://example.org/rules-2025-storage-and-grid-connection-requirements",
+				"The agency also published a summary of the comments it received during the consultation.",
+				"Figure 1 Storage capacity by region in the first quarter", "The figure shows growth."}},
 	}
-	if len(is.Articles) != 2 {
-		t.Fatalf("%d articles", len(is.Articles))
-	}
-	got := paragraphs(is.Articles[0].Body)
-	want := []string{
-		"加快国家级高水平科创平台布局。",
-		"主要措施包括",
-		"- 强化政策引导\n- 加大资金投入",
-		"后续工作持续推进。",
-		"### 小标题",
-		"正文继续。",
-		"特此通知。",
-		"某省科学技术厅",
-		"2023年11月20日",
-	}
-	if strings.Join(got, "|") != strings.Join(want, "|") {
-		t.Errorf("body blocks:\n%q\nwant:\n%q", got, want)
+	for _, tt := range tests {
+		src := "# Brief\n\nNo. 2\n\n## First\n\n" + tt.body + "\n\n## Second\n\nMore.\n"
+		is, err := Parse("x.md", []byte(src))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(is.Articles) != 2 {
+			t.Fatalf("%s: %d articles", tt.name, len(is.Articles))
+		}
+		if got := paragraphs(is.Articles[0].Body); strings.Join(got, "|") != strings.Join(tt.want, "|") {
+			t.Errorf("%s: body blocks:\n%q\nwant:\n%q", tt.name, got, tt.want)
+		}
 	}
 }
 
@@ -75,31 +82,6 @@ func TestR3SourceLineIsNotColophon(t *testing.T) {
 		if !strings.HasSuffix(last, label+"：深圳市科技创新局") || is.Footer != "编辑：李 涛\n\n电话：4366683" {
 			t.Errorf("%s: last body %q, footer %q", label, last, is.Footer)
 		}
-	}
-}
-
-// Latin bulletins too: a paragraph ending in a URL, a figure caption and
-// the paragraph after it each stay on their own; a real split is joined.
-func TestR3NoFalseJoinsLatin(t *testing.T) {
-	src := "# The Brief\n\nIssue 13\n\n## Grid storage\n\nRegulators said the rules will\n\nrequire operators to report capacity.\n\n" +
-		"See the full text at https://example.org/rules-2025-storage-and-grid-connection-requirements\n\n" +
-		"Figure 1 Storage capacity by region in the first quarter\n\nThe figure shows growth.\n\n" +
-		"图1 2024年各区研发投入\n\n全区研发投入持续增长。\n\n## Heat pumps\n\nMore.\n"
-	is, err := Parse("x.md", []byte(src))
-	if err != nil {
-		t.Fatal(err)
-	}
-	got := paragraphs(is.Articles[0].Body)
-	want := []string{
-		"Regulators said the rules will require operators to report capacity.",
-		"See the full text at https://example.org/rules-2025-storage-and-grid-connection-requirements",
-		"Figure 1 Storage capacity by region in the first quarter",
-		"The figure shows growth.",
-		"图1 2024年各区研发投入",
-		"全区研发投入持续增长。",
-	}
-	if strings.Join(got, "|") != strings.Join(want, "|") {
-		t.Errorf("body blocks:\n%q\nwant:\n%q", got, want)
 	}
 }
 

@@ -118,7 +118,8 @@ func (e *Edition) parseTemplates(fsys fs.FS) error {
 	}
 	wrap := func(s string) string { return strings.Join(wrapText(s, width), "\n") }
 	inc := func(i int) int { return i + 1 }
-	t, err := texttemplate.New("newsletter.txt").Funcs(texttemplate.FuncMap{"tr": trText, "wrap": wrap, "inc": inc}).ParseFS(fsys, textFile)
+	// trimSpace: "Links: " ends a line, where a trailing space is noise
+	t, err := texttemplate.New("newsletter.txt").Funcs(texttemplate.FuncMap{"tr": trText, "wrap": wrap, "inc": inc, "trimSpace": strings.TrimSpace}).ParseFS(fsys, textFile)
 	if err != nil {
 		return fmt.Errorf("templates: %w", err)
 	}

@@ -1,6 +1,7 @@
 package render
 
 import (
+	"errors"
 	"io"
 	"slices"
 	"strings"
@@ -45,5 +46,26 @@ func TestR3WriteMessageAllocs(t *testing.T) {
 	}
 	if n := testing.AllocsPerRun(50, func() { e.WriteMessage(io.Discard, rc, MessageOptions{}) }); n > 30 {
 		t.Errorf("%.0f allocations per message, want at most 30", n)
+	}
+}
+
+// A slot sentinel in any text outside the Markdown (subject, preheader,
+// list name, address, topic names) is refused like one in an article:
+// otherwise a reader's token or address would be spliced in there.
+func TestR3SentinelOutsideMarkdown(t *testing.T) {
+	s := "x " + sentinel(slotEmail) + " y"
+	cases := map[string]func(l *tidings.List, tp []tidings.Topic, is *tidings.Issue){
+		"subject":   func(l *tidings.List, tp []tidings.Topic, is *tidings.Issue) { is.Subject = s },
+		"preheader": func(l *tidings.List, tp []tidings.Topic, is *tidings.Issue) { is.Preheader = s },
+		"list name": func(l *tidings.List, tp []tidings.Topic, is *tidings.Issue) { l.Name = s },
+		"address":   func(l *tidings.List, tp []tidings.Topic, is *tidings.Issue) { l.Address = s },
+		"topic":     func(l *tidings.List, tp []tidings.Topic, is *tidings.Issue) { tp[0].Name = s },
+	}
+	for name, set := range cases {
+		l, tp, is := enList(), enTopics(), enIssue()
+		set(l, tp, is)
+		if _, err := testRenderer().Prepare(l, tp, is); !errors.Is(err, ErrInvalid) || !strings.Contains(err.Error(), sentinelPrefix) {
+			t.Errorf("%s with a sentinel: %v, want ErrInvalid", name, err)
+		}
 	}
 }

@@ -195,6 +195,19 @@ func (r *Renderer) Prepare(list *tidings.List, topics []tidings.Topic, issue *ti
 	for _, t := range topics {
 		e.names[t.Slug] = t.Name
 	}
+	// Every text that reaches a body outside the parsed Markdown (which
+	// parse checks below) must not hold a slot sentinel either, or the
+	// reader's token or address would be spliced in where it stands.
+	plain := [][2]string{{"subject", issue.Subject}, {"preheader", issue.Preheader}, {"date", issue.Date}, {"title", issue.Title},
+		{"list name", list.Name}, {"list address", list.Address}}
+	for _, t := range topics {
+		plain = append(plain, [2]string{"topic " + t.Slug, t.Name})
+	}
+	for _, p := range plain {
+		if strings.Contains(p[1], sentinelPrefix) {
+			return nil, fmt.Errorf("render: issue #%d: %s: %w: contains the reserved word %q", issue.ID, p[0], ErrInvalid, sentinelPrefix)
+		}
+	}
 	fsys := templates.Overlay(list.TemplateDir)
 	var err error
 	if e.s, err = langStrings(list.TemplateDir, list.Lang); err != nil {

@@ -12,6 +12,7 @@ import (
 	"encoding/hex"
 	"fmt"
 	htmltemplate "html/template"
+	"io"
 	"io/fs"
 	"strings"
 	texttemplate "text/template"
@@ -157,7 +158,7 @@ func (r *Renderer) ConfirmationMailTTL(list *tidings.List, topics []tidings.Topi
 		// the form's (or the subscribe mail's) sender typed: putting it in
 		// the greeting or the To line would let a stranger send their
 		// text ("Win a prize at …") to any address through us.
-		_ = 0
+		sub.Name = ""
 	}
 	// A name stored by an admin (a CSV cell may hold a line break) must
 	// neither add a header nor make the To line unparsable.
@@ -278,28 +279,32 @@ func txRandomID() string {
 	return hex.EncodeToString(b)
 }
 
-func txText(fsys fs.FS, name string, d txData) (string, error) {
-	src, err := fs.ReadFile(fsys, name)
-	if err != nil {
-		return "", fmt.Errorf("template %s: %w", name, err)
-	}
-	tpl, err := texttemplate.New(name).Parse(string(src))
-	if err != nil {
-		return "", fmt.Errorf("template %s: %w", name, err)
-	}
-	var b strings.Builder
-	if err := tpl.Execute(&b, d); err != nil {
-		return "", fmt.Errorf("template %s: %w", name, err)
-	}
-	return b.String(), nil
+// executor is what text/template and html/template have in common.
+type executor interface {
+	Execute(w io.Writer, data any) error
 }
 
+func txText(fsys fs.FS, name string, d txData) (string, error) {
+	return txExecute(fsys, name, d, func(src string) (executor, error) {
+		t, err := texttemplate.New(name).Parse(src)
+		return t, err
+	})
+}
+
+// txHTML escapes every value for HTML (html/template).
 func txHTML(fsys fs.FS, name string, d txData) (string, error) {
+	return txExecute(fsys, name, d, func(src string) (executor, error) {
+		t, err := htmltemplate.New(name).Parse(src)
+		return t, err
+	})
+}
+
+func txExecute(fsys fs.FS, name string, d txData, parse func(src string) (executor, error)) (string, error) {
 	src, err := fs.ReadFile(fsys, name)
 	if err != nil {
 		return "", fmt.Errorf("template %s: %w", name, err)
 	}
-	tpl, err := htmltemplate.New(name).Parse(string(src))
+	tpl, err := parse(string(src))
 	if err != nil {
 		return "", fmt.Errorf("template %s: %w", name, err)
 	}

@@ -116,3 +116,15 @@ func TestImportRefusesBytesThatAreNotUTF8(t *testing.T) {
 		t.Errorf("CheckName of a non-UTF-8 name: %v", err)
 	}
 }
+
+// A file that is not line-oriented text stops the import at once, before
+// it is read into memory whole.
+func TestImportRefusesHugeLine(t *testing.T) {
+	s, _ := newStore(t)
+	l := fixture(t, s)
+	in := "a@example.com,A\n" + strings.Repeat("x", 2<<20) + "\n"
+	st, err := s.Import(ctx, strings.NewReader(in), subscribers.ImportOptions{ListID: l.ID})
+	if !errors.Is(err, subscribers.ErrInvalid) || !strings.Contains(err.Error(), "line 2 is longer than") {
+		t.Errorf("huge line: %+v, %v", st, err)
+	}
+}

@@ -31,6 +31,21 @@ func (s *Server) sent(r *http.Request, list *tidings.List) ([]tidings.Issue, err
 	return out, nil
 }
 
+// listAndSent resolves {list} and its sent issues; on failure it has
+// answered.
+func (s *Server) listAndSent(w http.ResponseWriter, r *http.Request) (*tidings.List, []tidings.Issue, bool) {
+	list, ok := s.list(w, r)
+	if !ok {
+		return nil, nil, false
+	}
+	issues, err := s.sent(r, list)
+	if err != nil {
+		s.serverError(w, r, list, err)
+		return nil, nil, false
+	}
+	return list, issues, true
+}
+
 // issueDate is the date shown for an issue: the editor's, else the send day.
 func issueDate(list *tidings.List, is tidings.Issue) (shown, iso string) {
 	if is.Date != "" {
@@ -47,13 +62,8 @@ func issueDate(list *tidings.List, is tidings.Issue) (shown, iso string) {
 }
 
 func (s *Server) handleArchive(w http.ResponseWriter, r *http.Request) {
-	list, ok := s.list(w, r)
+	list, issues, ok := s.listAndSent(w, r)
 	if !ok {
-		return
-	}
-	issues, err := s.sent(r, list)
-	if err != nil {
-		s.serverError(w, r, list, err)
 		return
 	}
 	p := s.newPage(list, "arch.title", list.Name)
@@ -224,13 +234,8 @@ type atomFeed struct {
 const feedEntries = 20
 
 func (s *Server) handleFeed(w http.ResponseWriter, r *http.Request) {
-	list, ok := s.list(w, r)
+	list, issues, ok := s.listAndSent(w, r)
 	if !ok {
-		return
-	}
-	issues, err := s.sent(r, list)
-	if err != nil {
-		s.serverError(w, r, list, err)
 		return
 	}
 	links := s.cfg.Links

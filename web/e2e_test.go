@@ -299,6 +299,26 @@ func TestScreenshots(t *testing.T) {
 				t.Logf("wrote %s (%d bytes)", name, len(png))
 			}
 		}
+		// The form answering a mistake: the message sits at its field.
+		steps := []chromedp.Action[chromedp.Void]{
+			chromedp.EmulateViewport(views[0].w, views[0].h),
+			chromedp.Navigate(e.ts.URL + "/" + list.Slug + "/subscribe"),
+			chromedp.WaitVisible(chromedp.CSS("#email")),
+			chromedp.SendKeys(chromedp.CSS("#email"), email),
+		}
+		for _, slug := range topicsOf(t, e, list) {
+			steps = append(steps, chromedp.Click(chromedp.CSS("#topic-"+slug)))
+		}
+		steps = append(steps, chromedp.Click(chromedp.CSS("button[type=submit]")), chromedp.WaitVisible(chromedp.CSS("#topics-error")))
+		run(t, ctx, "subscribe error", steps...)
+		png, err := chromedp.Run(ctx, chromedp.FullScreenshot(100))
+		if err != nil {
+			t.Fatal(err)
+		}
+		name := filepath.Join(dir, string(list.Lang)+"-subscribe-error-phone.png")
+		if err := os.WriteFile(name, png, 0o644); err != nil {
+			t.Fatal(err)
+		}
 	}
 }
 

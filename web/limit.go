@@ -77,6 +77,26 @@ func (l *limiter) prune(now time.Time) {
 	}
 }
 
+// mailboxKey is the address-limit key of an address key (lower case):
+// sub-addresses (name+tag@) and, at Gmail, dots in the local part reach
+// one mailbox, so they share one bucket — otherwise a mail-bomber would
+// get a fresh bucket per tag. Only the limit uses it: the subscription is
+// for the address as typed.
+func mailboxKey(key string) string {
+	at := strings.LastIndexByte(key, '@')
+	if at <= 0 {
+		return key
+	}
+	local, domain := key[:at], key[at+1:]
+	if i := strings.IndexByte(local, '+'); i > 0 {
+		local = local[:i]
+	}
+	if domain == "gmail.com" || domain == "googlemail.com" {
+		local, domain = strings.ReplaceAll(local, ".", ""), "gmail.com"
+	}
+	return local + "@" + domain
+}
+
 // clientIP is the requester's address as a bucket key; IPv6 clients are
 // grouped by /64, the block one customer usually gets.
 func (s *Server) clientIP(r *http.Request) string {

@@ -74,6 +74,7 @@ type pageData struct {
 	Email, Name string
 	Topics      []topicBox
 	Error       string
+	Field       string // the field Error is about ("" = the whole form): shown next to it
 	Notice      string
 
 	Heading, Text, LinkURL, LinkText string
@@ -446,7 +447,7 @@ func (s *Server) handleSubscribe(w http.ResponseWriter, r *http.Request) {
 		}
 		p := s.newPage(list, "sub.title", list.Name)
 		p.CSRF = s.csrfToken(w, r)
-		p.Email, p.Name, p.Error = email, name, t[errKey]
+		p.Email, p.Name, p.Error, p.Field = email, name, t[errKey], field
 		p.Topics = topicBoxes(topics, false, picked)
 		if topicErr != nil {
 			p.Topics = topicBoxes(topics, false, r.PostForm["topics"])
@@ -456,7 +457,7 @@ func (s *Server) handleSubscribe(w http.ResponseWriter, r *http.Request) {
 	}
 	// The per-address bucket holds across IPs; when it is empty the reader
 	// sees the usual answer and no mail goes out.
-	if !s.adLim.allow(addr.Key, now) {
+	if !s.adLim.allow(mailboxKey(addr.Key), now) {
 		s.log.Info("subscribe address limit", "list", list.Slug, "ip", s.clientIP(r))
 		sent()
 		return
@@ -643,9 +644,9 @@ func (s *Server) handlePreferencesPost(w http.ResponseWriter, r *http.Request) {
 				return
 			}
 			p.Name = name
-			p.Error = p.T["sub.err.topics"]
+			p.Error, p.Field = p.T["sub.err.topics"], "topics"
 			if cerr == nil {
-				p.Error = p.T["sub.err.name"]
+				p.Error, p.Field = p.T["sub.err.name"], "name"
 			}
 			p.Topics = topicBoxes(topics, false, r.PostForm["topics"])
 			s.render(w, r, http.StatusBadRequest, "preferences", p)

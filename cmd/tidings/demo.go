@@ -6,11 +6,13 @@ import (
 	_ "embed"
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
 	"net"
 	"os"
 	"path/filepath"
 	"slices"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -254,19 +256,29 @@ func (a *App) runDemo(ctx context.Context, dirFlag string, dirSet, httpSet, once
 		ln.Close()
 		return err
 	}
-	var id int64
-	fmt.Sscan(issueID, &id)
+	id, err := strconv.ParseInt(issueID, 10, 64)
+	if err != nil {
+		ln.Close()
+		return fmt.Errorf("demo: issue import printed %q, not an issue id", issueID)
+	}
 	issue, err := issues.NewStore(d).Get(ctx, id)
 	if err != nil {
 		ln.Close()
 		return err
 	}
 
+	// The daemon, the engine and the web server all log through
+	// a.sendLogger (send.go), which takes no level: give them text on a
+	// writer that drops the lines under the demo's level, so a newcomer
+	// sees only what needs attention (--verbose shows the daemon at work).
 	level := slog.LevelWarn
 	if verbose {
 		level = slog.LevelInfo
 	}
-	log := slog.New(slog.NewTextHandler(a.Stderr, &slog.HandlerOptions{Level: level}))
+	stderr := a.Stderr
+	a.Stderr = &levelWriter{w: stderr, min: level}
+	a.cfg.LogFormat = "text"
+	defer func() { a.Stderr = stderr }() // every path below waits for the daemon first
 	var sentOnce sync.Once
 	sent := make(chan struct{})
 	dctx, stop := context.WithCancel(ctx)
@@ -275,7 +287,6 @@ func (a *App) runDemo(ctx context.Context, dirFlag string, dirSet, httpSet, once
 	go func() {
 		done <- a.runDaemon(dctx, daemonOptions{
 			listener: ln,
-			logger:   log,
 			routes:   outboxPages{messages: sink.Messages}.routes,
 			afterSend: func(got int64, status string, _ error) {
 				if got == id && status == string(tidings.IssueSent) {
@@ -287,7 +298,7 @@ func (a *App) runDemo(ctx context.Context, dirFlag string, dirSet, httpSet, once
 
 	counts := map[string]int{}
 	for _, p := range demoPeople {
-		counts[cmp(p.status, "confirmed")]++
+		counts[orDefault(p.status, "confirmed")]++
 	}
 	fmt.Fprintf(w, "tidings demo — a complete local run; no mail leaves this machine.\n\n")
 	fmt.Fprintf(w, "  folder    %s (database %s; each run starts afresh)\n", dir, dbPath)
@@ -325,10 +336,36 @@ func (a *App) runDemo(ctx context.Context, dirFlag string, dirSet, httpSet, once
 		return nil
 	}
 	fmt.Fprintf(w, "\nServing until Ctrl-C.\n")
-	return <-done
+	if err := <-done; err != nil {
+		return err
+	}
+	fmt.Fprintf(w, "\nStopped. The demo's database stays in %s until the next run.\n", dir)
+	return nil
 }
 
-func cmp(s, def string) string {
+// levelWriter passes on the slog text records at or above min and drops
+// the others. slog handlers write one whole record per Write call; a line
+// with no readable level is passed on.
+type levelWriter struct {
+	mu  sync.Mutex
+	w   io.Writer
+	min slog.Level
+}
+
+func (l *levelWriter) Write(p []byte) (int, error) {
+	if _, rest, ok := bytes.Cut(p, []byte("level=")); ok {
+		tok, _, _ := bytes.Cut(rest, []byte(" "))
+		var lv slog.Level
+		if lv.UnmarshalText(tok) == nil && lv < l.min {
+			return len(p), nil
+		}
+	}
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.w.Write(p)
+}
+
+func orDefault(s, def string) string {
 	if s == "" {
 		return def
 	}

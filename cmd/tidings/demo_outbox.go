@@ -3,8 +3,10 @@ package main
 import (
 	"bytes"
 	"html/template"
+	"mime"
 	"net/http"
 	"strconv"
+	"strings"
 
 	"github.com/jhillyerd/enmime/v2"
 
@@ -77,10 +79,7 @@ func secureHeaders(w http.ResponseWriter) {
 func (o outboxPages) index(w http.ResponseWriter, r *http.Request) {
 	var items []outboxItem
 	for _, m := range o.messages() {
-		it := outboxItem{Seq: m.Seq, Received: m.Received.Format("15:04:05"), Size: len(m.Data)}
-		if len(m.To) > 0 {
-			it.To = m.To[0]
-		}
+		it := outboxItem{Seq: m.Seq, To: firstRcpt(&m), Received: m.Received.Format("15:04:05"), Size: len(m.Data)}
 		if env, err := enmime.ReadEnvelope(bytes.NewReader(m.Data)); err == nil {
 			it.Subject = env.GetHeader("Subject")
 		}
@@ -102,22 +101,12 @@ func (o outboxPages) show(w http.ResponseWriter, r *http.Request) {
 		http.Error(w, "unreadable message: "+err.Error(), http.StatusInternalServerError)
 		return
 	}
-	var headers [][2]string
-	for _, k := range env.GetHeaderKeys() {
-		for _, v := range env.GetHeaderValues(k) {
-			headers = append(headers, [2]string{k, v})
-		}
-	}
-	to := ""
-	if len(m.To) > 0 {
-		to = m.To[0]
-	}
 	secureHeaders(w)
 	w.Header().Set("Content-Security-Policy", "default-src 'none'; style-src 'unsafe-inline'; frame-src 'self'")
 	w.Header().Set("Content-Type", "text/html; charset=utf-8")
 	outboxTmpl.Execute(w, map[string]any{"List": false, "One": map[string]any{
-		"Seq": m.Seq, "Subject": env.GetHeader("Subject"), "From": m.From, "To": to,
-		"Headers": headers, "HasHTML": env.HTML != "", "Text": env.Text,
+		"Seq": m.Seq, "Subject": env.GetHeader("Subject"), "From": m.From, "To": firstRcpt(m),
+		"Headers": orderedHeaders(m.Data), "HasHTML": env.HTML != "", "Text": env.Text,
 	}})
 }
 
@@ -146,4 +135,42 @@ func (o outboxPages) raw(w http.ResponseWriter, r *http.Request) {
 	secureHeaders(w)
 	w.Header().Set("Content-Type", "text/plain; charset=utf-8")
 	w.Write(m.Data)
+}
+
+func firstRcpt(m *smtpsink.Message) string {
+	if len(m.To) == 0 {
+		return ""
+	}
+	return m.To[0]
+}
+
+// orderedHeaders is the header block of a raw message, field by field in
+// the order written (enmime keeps them in a map, which would shuffle them
+// at each reload), unfolded and with encoded words decoded.
+func orderedHeaders(raw []byte) [][2]string {
+	block := raw
+	if i := bytes.Index(raw, []byte("\r\n\r\n")); i >= 0 {
+		block = raw[:i]
+	} else if i := bytes.Index(raw, []byte("\n\n")); i >= 0 {
+		block = raw[:i]
+	}
+	var dec mime.WordDecoder
+	var out [][2]string
+	for _, line := range strings.Split(strings.ReplaceAll(string(block), "\r\n", "\n"), "\n") {
+		if line != "" && (line[0] == ' ' || line[0] == '\t') && len(out) > 0 {
+			out[len(out)-1][1] += " " + strings.TrimSpace(line)
+			continue
+		}
+		k, v, ok := strings.Cut(line, ":")
+		if !ok {
+			continue
+		}
+		out = append(out, [2]string{strings.TrimSpace(k), strings.TrimSpace(v)})
+	}
+	for i := range out {
+		if d, err := dec.DecodeHeader(out[i][1]); err == nil {
+			out[i][1] = d
+		}
+	}
+	return out
 }

@@ -4,6 +4,7 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -41,6 +42,30 @@ func TestOutboxPages(t *testing.T) {
 		resp.Body.Close()
 		if resp.StatusCode != tc.code || !strings.Contains(string(b), tc.want) || !strings.Contains(resp.Header.Get("Content-Security-Policy"), tc.csp) {
 			t.Errorf("GET %s = %d, CSP %q:\n%s", tc.path, resp.StatusCode, resp.Header.Get("Content-Security-Policy"), b)
+		}
+	}
+
+	// The headers table lists the fields in the message's order, decoded,
+	// the same at every reload (not in map order).
+	var first string
+	for i := range 5 {
+		_, page, err := httpGet(srv.URL + "/outbox/1")
+		if err != nil {
+			t.Fatal(err)
+		}
+		_, table, _ := strings.Cut(page, "<h2>Headers</h2>")
+		var at []int
+		for _, want := range []string{"<th>From</th><td>科技情报 &lt;news@example.org&gt;</td>", "<th>To</th>",
+			"<th>Subject</th><td>科技情报参考</td>", "<th>MIME-Version</th>", "<th>Content-Type</th>"} {
+			at = append(at, strings.Index(table, want))
+		}
+		if !slices.IsSorted(at) || at[0] < 0 {
+			t.Fatalf("headers not in message order (positions %v):\n%s", at, table)
+		}
+		if i == 0 {
+			first = page
+		} else if page != first {
+			t.Fatalf("the message page changed between reloads")
 		}
 	}
 }

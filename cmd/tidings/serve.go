@@ -15,7 +15,6 @@ import (
 	"sync/atomic"
 	"time"
 
-	"github.com/mattn/go-isatty"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 	"github.com/spf13/cobra"
 
@@ -48,7 +47,6 @@ type daemonOptions struct {
 	afterSend func(issueID int64, status string, err error)
 	// started is called once everything runs, with the HTTP address.
 	started func(addr string)
-	logger  *slog.Logger
 }
 
 func newServeCmd(a *App) *cobra.Command {
@@ -98,25 +96,6 @@ unless --outbox DIR is given: then every message is written to DIR as an
 	return c
 }
 
-// newLogger is slog as --log-format asks: text on a terminal, JSON
-// otherwise, unless set.
-func (a *App) newLogger() (*slog.Logger, error) {
-	format := a.cfg.LogFormat
-	if format == "" {
-		format = "json"
-		if f, ok := a.Stderr.(*os.File); ok && (isatty.IsTerminal(f.Fd()) || isatty.IsCygwinTerminal(f.Fd())) {
-			format = "text"
-		}
-	}
-	switch format {
-	case "text":
-		return slog.New(slog.NewTextHandler(a.Stderr, nil)), nil
-	case "json":
-		return slog.New(slog.NewJSONHandler(a.Stderr, nil)), nil
-	}
-	return nil, usagef("--log-format %q: want text or json", format)
-}
-
 // checkDaemonConfig refuses to start without a usable relay and base URL.
 func (a *App) checkDaemonConfig() error {
 	if len(a.cfg.SMTPURLs) == 0 {
@@ -139,13 +118,11 @@ func (a *App) checkDaemonConfig() error {
 // capturing SMTP server and extra pages. It returns nil after a graceful
 // shutdown when ctx is cancelled.
 func (a *App) runDaemon(ctx context.Context, o daemonOptions) error {
-	log := o.logger
-	if log == nil {
-		l, err := a.newLogger()
-		if err != nil {
-			return err
-		}
-		log = l
+	// The same logger as the engine's and the web server's (send.go), so
+	// every line of the daemon has one format and one destination.
+	log, err := a.sendLogger()
+	if err != nil {
+		return err
 	}
 	if o.grace <= 0 {
 		o.grace = schedule.DefaultGrace
@@ -153,14 +130,21 @@ func (a *App) runDaemon(ctx context.Context, o daemonOptions) error {
 	if o.shutdownTimeout <= 0 {
 		o.shutdownTimeout = 30 * time.Second
 	}
-	ln := o.listener
+	listen := func() (net.Listener, error) {
+		if o.listener != nil {
+			return o.listener, nil
+		}
+		l, err := net.Listen("tcp", a.cfg.HTTPAddr)
+		if err != nil {
+			return nil, fmt.Errorf("serve: listen on %s (--http): %w", a.cfg.HTTPAddr, err)
+		}
+		return l, nil
+	}
+	var ln net.Listener
 	if o.outbox != "" {
-		if ln == nil {
-			l, err := net.Listen("tcp", a.cfg.HTTPAddr)
-			if err != nil {
-				return fmt.Errorf("serve: listen on %s (--http): %w", a.cfg.HTTPAddr, err)
-			}
-			ln = l
+		// The base URL defaults to the listening address: listen first.
+		if ln, err = listen(); err != nil {
+			return err
 		}
 		sink, err := startOutbox(o.outbox, log)
 		if err != nil {
@@ -175,17 +159,18 @@ func (a *App) runDaemon(ctx context.Context, o daemonOptions) error {
 		log.Warn("OUTBOX MODE: nothing is sent; every message is written to a file instead", "dir", o.outbox)
 	}
 	if err := a.checkDaemonConfig(); err != nil {
+		if ln == nil {
+			ln = o.listener
+		}
 		if ln != nil {
 			ln.Close()
 		}
 		return err
 	}
 	if ln == nil {
-		l, err := net.Listen("tcp", a.cfg.HTTPAddr)
-		if err != nil {
-			return fmt.Errorf("serve: listen on %s (--http): %w", a.cfg.HTTPAddr, err)
+		if ln, err = listen(); err != nil {
+			return err
 		}
-		ln = l
 	}
 	defer ln.Close()
 
@@ -231,7 +216,10 @@ func (a *App) runDaemon(ctx context.Context, o daemonOptions) error {
 	srv := &http.Server{
 		Handler:           mux,
 		ReadHeaderTimeout: 10 * time.Second,
+		ReadTimeout:       30 * time.Second, // slow bodies must not hold connections
+		WriteTimeout:      60 * time.Second,
 		IdleTimeout:       2 * time.Minute,
+		MaxHeaderBytes:    64 << 10,
 		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
 		BaseContext:       func(net.Listener) context.Context { return context.WithoutCancel(ctx) },
 	}
@@ -286,6 +274,11 @@ func (a *App) runDaemon(ctx context.Context, o daemonOptions) error {
 	defer cancel()
 	if err := srv.Shutdown(hctx); err != nil {
 		errs = append(errs, fmt.Errorf("serve: http shutdown: %w", err))
+	}
+	// Confirmation mails go out in the background so every answer to the
+	// form looks alike; let the ones in flight finish before exiting.
+	if err := webh.Shutdown(hctx); err != nil {
+		errs = append(errs, fmt.Errorf("serve: confirmation mails in flight: %w", err))
 	}
 	if err := stopInbound(hctx); err != nil {
 		errs = append(errs, fmt.Errorf("serve: inbound shutdown: %w", err))

@@ -71,12 +71,13 @@ func (l *syncBuffer6) String() string {
 type serveChild struct {
 	cmd    *exec.Cmd
 	stderr *syncBuffer6
-	done   chan error
+	exited chan struct{} // closed once the process has exited; err is Wait's result then
+	err    error
 }
 
 func startServe(t *testing.T, bin string, args ...string) *serveChild {
 	t.Helper()
-	c := &serveChild{stderr: &syncBuffer6{}, done: make(chan error, 1)}
+	c := &serveChild{stderr: &syncBuffer6{}, exited: make(chan struct{})}
 	c.cmd = exec.Command(bin, append([]string{"serve"}, args...)...)
 	c.cmd.Env = childEnv()
 	c.cmd.Stdout = c.stderr
@@ -84,14 +85,25 @@ func startServe(t *testing.T, bin string, args ...string) *serveChild {
 	if err := c.cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
-	go func() { c.done <- c.cmd.Wait() }()
-	t.Cleanup(func() {
-		if c.cmd.ProcessState == nil {
-			c.cmd.Process.Kill()
-			<-c.done
-		}
-	})
+	go func() { c.err = c.cmd.Wait(); close(c.exited) }()
+	// Whatever happens to the test, the child does not outlive it.
+	t.Cleanup(func() { c.kill(t) })
 	return c
+}
+
+// kill ends the child at once if it still runs, and waits (bounded) for it.
+func (c *serveChild) kill(t *testing.T) {
+	select {
+	case <-c.exited:
+		return
+	default:
+	}
+	c.cmd.Process.Kill()
+	select {
+	case <-c.exited:
+	case <-time.After(10 * time.Second):
+		t.Errorf("serve (pid %d) still running 10 s after SIGKILL", c.cmd.Process.Pid)
+	}
 }
 
 // stop sends SIGTERM and returns the exit code.
@@ -99,31 +111,62 @@ func (c *serveChild) stop(t *testing.T) int {
 	t.Helper()
 	c.cmd.Process.Signal(syscall.SIGTERM)
 	select {
-	case err := <-c.done:
+	case <-c.exited:
 		var ee *exec.ExitError
-		if errors.As(err, &ee) {
+		if errors.As(c.err, &ee) {
 			return ee.ExitCode()
 		}
-		if err != nil {
-			t.Fatal(err)
+		if c.err != nil {
+			t.Fatal(c.err)
 		}
 		return 0
 	case <-time.After(60 * time.Second):
-		c.cmd.Process.Kill()
+		c.kill(t)
 		t.Fatalf("serve did not stop within 60 s after SIGTERM; log:\n%s", c.stderr.String())
 		return -1
 	}
 }
 
+// waitFor polls ok every 50 ms until it holds, failing the test after
+// timeout.
 func waitFor(t *testing.T, what string, timeout time.Duration, ok func() bool) {
+	t.Helper()
+	waitForLog(t, what, timeout, ok, nil)
+}
+
+// waitForLog is waitFor that shows log() (a daemon's output) on failure,
+// and also fails at once when exited is closed: a dead daemon will not
+// make ok true.
+func waitForLog(t *testing.T, what string, timeout time.Duration, ok func() bool, log func() string, exited ...<-chan struct{}) {
 	t.Helper()
 	deadline := time.Now().Add(timeout)
 	for !ok() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out waiting for %s", what)
+		gone := false
+		for _, e := range exited {
+			select {
+			case <-e:
+				gone = true
+			default:
+			}
+		}
+		if gone || time.Now().After(deadline) {
+			why := fmt.Sprintf("timed out after %s", timeout)
+			if gone {
+				why = "the daemon exited"
+			}
+			if log != nil {
+				t.Fatalf("waiting for %s: %s; log:\n%s", what, why, log())
+			}
+			t.Fatalf("waiting for %s: %s", what, why)
 		}
 		time.Sleep(50 * time.Millisecond)
 	}
+}
+
+// waitFor is waitForLog with this child's log and exit.
+func (c *serveChild) waitFor(t *testing.T, what string, timeout time.Duration, ok func() bool) {
+	t.Helper()
+	waitForLog(t, what, timeout, ok, c.stderr.String, c.exited)
 }
 
 func httpGet(url string) (int, string, error) {
@@ -136,19 +179,30 @@ func httpGet(url string) (int, string, error) {
 	return resp.StatusCode, string(b), err
 }
 
+// dbIssueStatus reads an issue's status from the database a daemon uses;
+// the handle is opened once per test and path, not at every poll.
 func dbIssueStatus(t *testing.T, dbPath, id string) string {
 	t.Helper()
-	d, err := db.Open(context.Background(), dbPath)
-	if err != nil {
-		t.Fatal(err)
+	key := t.Name() + "\x00" + dbPath
+	v, ok := testDBs.Load(key)
+	if !ok {
+		d, err := db.Open(context.Background(), dbPath)
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { testDBs.Delete(key); d.Close() })
+		testDBs.Store(key, d)
+		v = d
 	}
-	defer d.Close()
+	d := v.(*db.DB)
 	var s string
 	if err := d.R.QueryRow(`SELECT status FROM issues WHERE id = ?`, id).Scan(&s); err != nil {
 		t.Fatal(err)
 	}
 	return s
 }
+
+var testDBs sync.Map // t.Name() + path → *db.DB, for dbIssueStatus
 
 func TestServeRefusesBadConfig(t *testing.T) {
 	for _, tc := range []struct {
@@ -228,7 +282,7 @@ func testServeProcess(t *testing.T, bin string) {
 	args := []string{"--db", dbPath, "--smtp-url", "smtp://" + sink.Addr + "?tls=none", "--base-url", "http://" + httpAddr,
 		"--http", httpAddr, "--log-format", "json", "--concurrency", "2"}
 	srv := startServe(t, bin, args...)
-	waitFor(t, "/healthz", 20*time.Second, func() bool {
+	srv.waitFor(t, "/healthz", 20*time.Second, func() bool {
 		code, _, _ := httpGet("http://" + httpAddr + "/healthz")
 		return code == http.StatusOK
 	})
@@ -238,7 +292,7 @@ func testServeProcess(t *testing.T, bin string) {
 	if !sink.Wait(readers, 30*time.Second) {
 		t.Fatalf("got %d of %d messages; log:\n%s", sink.Count(), readers, srv.stderr.String())
 	}
-	waitFor(t, "issue 1 sent", 20*time.Second, func() bool { return dbIssueStatus(t, dbPath, first) == "sent" })
+	srv.waitFor(t, "issue 1 sent", 20*time.Second, func() bool { return dbIssueStatus(t, dbPath, first) == "sent" })
 	code, health, _ := httpGet("http://" + httpAddr + "/healthz")
 	if code != 200 || !strings.Contains(health, `"status":"ok"`) || !strings.Contains(health, `"role":"sender"`) {
 		t.Errorf("/healthz = %d %s", code, health)
@@ -275,9 +329,9 @@ func testServeProcess(t *testing.T, bin string) {
 	// Restart: the interrupted send resumes and completes.
 	slow.Store(false)
 	srv2 := startServe(t, bin, args...)
-	waitFor(t, "issue 2 sent", 60*time.Second, func() bool { return dbIssueStatus(t, dbPath, second) == "sent" })
+	srv2.waitFor(t, "issue 2 sent", 60*time.Second, func() bool { return dbIssueStatus(t, dbPath, second) == "sent" })
 	if code := srv2.stop(t); code != 0 {
-		t.Errorf("second daemon exit %d", code)
+		t.Errorf("second daemon exit %d; log:\n%s", code, srv2.stderr.String())
 	}
 	per := map[string]int{}
 	for _, m := range sink.Messages() {
@@ -313,9 +367,9 @@ func testServeStandbyTakesOver(t *testing.T, bin string) {
 		return body
 	}
 	a, addrA := start()
-	waitFor(t, "A sends", 20*time.Second, func() bool { return strings.Contains(role(addrA), `"role":"sender"`) })
+	a.waitFor(t, "A sends", 20*time.Second, func() bool { return strings.Contains(role(addrA), `"role":"sender"`) })
 	b, addrB := start()
-	waitFor(t, "B up", 20*time.Second, func() bool { return strings.Contains(role(addrB), `"role":"standby"`) })
+	b.waitFor(t, "B up", 20*time.Second, func() bool { return strings.Contains(role(addrB), `"role":"standby"`) })
 	time.Sleep(2 * time.Second) // B keeps polling: still standby
 	if !strings.Contains(role(addrB), `"role":"standby"`) {
 		t.Fatalf("two senders: B = %s", role(addrB))
@@ -324,8 +378,10 @@ func testServeStandbyTakesOver(t *testing.T, bin string) {
 		t.Errorf("A exit %d", code)
 	}
 	// A released its lease at stop: B takes over at its next poll.
-	waitFor(t, "B takes over", 20*time.Second, func() bool { return strings.Contains(role(addrB), `"role":"sender"`) })
-	b.stop(t)
+	b.waitFor(t, "B takes over", 20*time.Second, func() bool { return strings.Contains(role(addrB), `"role":"sender"`) })
+	if code := b.stop(t); code != 0 {
+		t.Errorf("B exit %d; log:\n%s", code, b.stderr.String())
+	}
 }
 
 func testDemoOnce(t *testing.T, bin string) {
@@ -345,6 +401,7 @@ func testDemoOnce(t *testing.T, bin string) {
 		case <-done:
 		case <-time.After(90 * time.Second):
 			cmd.Process.Kill()
+			<-done // the output buffers are written until Wait returns
 			t.Fatalf("demo did not finish in 90 s:\n%s\n%s", out.String(), errb.String())
 		}
 		return out.String(), errb.String(), cmd.ProcessState.ExitCode()
@@ -353,6 +410,11 @@ func testDemoOnce(t *testing.T, bin string) {
 		out, errs, code := run("demo", "--once", "--dir", dir)
 		if code != 0 {
 			t.Fatalf("run %d: exit %d\n%s\n%s", i+1, code, out, errs)
+		}
+		// The daemon's routine log lines are not shown: a clean run has an
+		// empty stderr.
+		if errs != "" {
+			t.Errorf("run %d: stderr is not empty:\n%s", i+1, errs)
 		}
 		// READER  NAME  TOPICS  ARTICLES, columns two or more spaces apart.
 		rows := map[string][]string{}
@@ -422,14 +484,25 @@ func TestServeOutbox(t *testing.T) {
 	errb := &syncBuffer6{}
 	app := NewApp(strings.NewReader(""), &out, errb, func(k string) string { return env[k] })
 	code := make(chan int, 1)
+	exited := make(chan struct{})
 	go func() {
+		defer close(exited)
 		code <- app.Run(ctx, []string{"serve", "--outbox", dir, "--http", "127.0.0.1:0", "--log-format", "json"})
 	}()
-	waitFor(t, "3 .eml files", 30*time.Second, func() bool {
+	// On a failure below, the daemon still stops before t.TempDir goes.
+	t.Cleanup(func() {
+		cancel()
+		select {
+		case <-exited:
+		case <-time.After(45 * time.Second):
+			t.Errorf("serve still running 45 s after cancel")
+		}
+	})
+	waitForLog(t, "3 .eml files", 30*time.Second, func() bool {
 		m, _ := filepath.Glob(filepath.Join(dir, "*.eml"))
 		return len(m) == 3
-	})
-	waitFor(t, "issue sent", 20*time.Second, func() bool { return dbIssueStatus(t, env["TIDINGS_DB"], id) == "sent" })
+	}, errb.String, exited)
+	waitForLog(t, "issue sent", 20*time.Second, func() bool { return dbIssueStatus(t, env["TIDINGS_DB"], id) == "sent" }, errb.String, exited)
 	cancel()
 	select {
 	case c := <-code:
@@ -437,7 +510,7 @@ func TestServeOutbox(t *testing.T) {
 			t.Fatalf("exit %d\n%s", c, errb.String())
 		}
 	case <-time.After(30 * time.Second):
-		t.Fatal("serve did not stop")
+		t.Fatalf("serve did not stop within 30 s of cancel; log:\n%s", errb.String())
 	}
 	log := errb.String()
 	if !strings.Contains(log, `"level":"WARN","msg":"OUTBOX MODE`) || !strings.Contains(log, "stopped cleanly") {

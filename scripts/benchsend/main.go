@@ -183,6 +183,7 @@ func report(args []string) error {
 		if err := json.Unmarshal(b, &rs[i]); err != nil {
 			return fmt.Errorf("%s: %w", f, err)
 		}
+		rs[i].Rate = float64(rs[i].Msgs) / rs[i].Seconds // msgs may have been corrected
 	}
 	fmt.Println(rs[0])
 	fmt.Println(rs[1])
