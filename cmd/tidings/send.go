@@ -364,7 +364,7 @@ func (a *App) send(ctx context.Context, e *mailer.Engine, id int64, retry, asJSO
 		return err
 	}
 	if asJSON {
-		return a.printJSON(statusJSON{Issue: id, Counts: rep.Counts, State: "done"})
+		return a.printJSON(statusJSON{Issue: id, Counts: rep.Counts, State: "done", Failures: []mailer.Failure{}})
 	}
 	fmt.Fprintf(a.Stdout, "issue %d: %d sent, %d failed, %d bounced, %d skipped (%d recipients)\n",
 		id, rep.Sent, rep.Failed, rep.Bounced, rep.Skipped, rep.Total)
