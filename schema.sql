@@ -8,6 +8,11 @@
 -- deleting one row (with secure_delete on, the bytes are zeroed too).
 
 -- migration: 1
+--
+-- Ids that appear inside reader tokens (lists, topics, subscribers, issues)
+-- are AUTOINCREMENT: SQLite would otherwise hand an erased subscriber's id to
+-- the next person, and the old, never-expiring links in the erased person's
+-- mails would open the newcomer's preferences.
 
 -- Key/value facts about this database: the HMAC secret for reader tokens, …
 CREATE TABLE meta (
@@ -16,7 +21,7 @@ CREATE TABLE meta (
 ) WITHOUT ROWID;
 
 CREATE TABLE lists (
-    id         INTEGER PRIMARY KEY,
+    id         INTEGER PRIMARY KEY AUTOINCREMENT,
     slug       TEXT NOT NULL UNIQUE,
     name       TEXT NOT NULL,
     from_addr  TEXT NOT NULL,              -- "Name <addr@example.org>"
@@ -29,7 +34,7 @@ CREATE TABLE lists (
 );
 
 CREATE TABLE topics (
-    id       INTEGER PRIMARY KEY,
+    id       INTEGER PRIMARY KEY AUTOINCREMENT,
     list_id  INTEGER NOT NULL REFERENCES lists(id) ON DELETE CASCADE,
     slug     TEXT NOT NULL,
     name     TEXT NOT NULL,
@@ -41,7 +46,7 @@ CREATE TABLE topics (
 -- One person. email is what we send to (local part as given, domain
 -- lower-cased A-label); email_key is the identity (all lower-case).
 CREATE TABLE subscribers (
-    id         INTEGER PRIMARY KEY,
+    id         INTEGER PRIMARY KEY AUTOINCREMENT,
     email      TEXT NOT NULL,
     email_key  TEXT NOT NULL UNIQUE,
     name       TEXT NOT NULL DEFAULT '',
@@ -73,7 +78,7 @@ CREATE INDEX subscription_topics_by_topic ON subscription_topics (topic_id);
 
 -- One numbered edition of a list.
 CREATE TABLE issues (
-    id         INTEGER PRIMARY KEY,
+    id         INTEGER PRIMARY KEY AUTOINCREMENT,
     list_id    INTEGER NOT NULL REFERENCES lists(id) ON DELETE CASCADE,
     number     INTEGER NOT NULL,
     title      TEXT NOT NULL,
@@ -167,6 +172,9 @@ CREATE TABLE schedules (
     tz         TEXT NOT NULL,
     last_run   INTEGER,                    -- the scheduled instant last handled
     done       INTEGER NOT NULL DEFAULT 0, -- one-off: fired
+    -- one-off: the issue's status before it was scheduled ('draft' or
+    -- 'ready'), which `schedule rm` puts back
+    prev_status TEXT NOT NULL DEFAULT 'draft',
     created_at INTEGER NOT NULL,
     CHECK ((cron IS NULL) <> (at IS NULL)),
     CHECK ((at IS NULL) OR (issue_id IS NOT NULL))
@@ -193,7 +201,3 @@ CREATE TABLE inbound_seen (
     key     TEXT PRIMARY KEY,
     seen_at INTEGER NOT NULL
 ) WITHOUT ROWID;
-
--- schedule (H6): the status a one-off schedule's issue had before it was
--- scheduled ('draft' or 'ready'); `schedule rm` puts it back.
-ALTER TABLE schedules ADD COLUMN prev_status TEXT NOT NULL DEFAULT 'draft';

@@ -250,10 +250,11 @@ func fromDSN(fields []dsnField) (bounceInfo, string) {
 		code := statusCode(f.Get("Status"))
 		// "5.0.0" says nothing (Exim writes it for every failure); the
 		// remote server's reply in Diagnostic-Code often says more.
-		if d := statusCode(diag); code == "" || strings.HasSuffix(code, ".0.0") && d != "" && d[0] == code[0] {
-			if d != "" {
-				code = d
-			}
+		switch d := statusCode(diag); {
+		case code == "":
+			code = d
+		case strings.HasSuffix(code, ".0.0") && d != "" && d[0] == code[0]:
+			code = d
 		}
 		switch {
 		case action == "failed" || action == "" && code != "":

@@ -31,6 +31,7 @@ func FuzzProcess(f *testing.F) {
 	}
 	f.Add([]byte("Content-Type: multipart/report; report-type=delivery-status; boundary=x\r\n\r\n--x\r\nContent-Type: message/delivery-status\r\n\r\n:\r\n\r\nAction: failed\r\nStatus: 5.\r\n--x--"))
 	f.Add([]byte{})
+	f.Add(nestedUnclosed(e.verp(e.issue), 20, true))
 	proc, err := New(Config{DB: e.d, Signer: e.signer, Directory: e.store, Now: e.clock.Now,
 		Confirmer: confirmer{store: e.store, r: &render.Renderer{Signer: e.signer, Now: e.clock.Now}},
 		Sender:    discardSender{}, ReplyLimit: 1 << 30})

@@ -305,8 +305,10 @@ func (s *Store) AddCron(ctx context.Context, listID int64, spec, tz string) (*Sc
 		if err != nil {
 			return fmt.Errorf("add schedule: %w", err)
 		}
-		id, err = res.LastInsertId()
-		return err
+		if id, err = res.LastInsertId(); err != nil {
+			return fmt.Errorf("add schedule: %w", err)
+		}
+		return nil
 	})
 	if err != nil {
 		return nil, err

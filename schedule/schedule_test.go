@@ -95,7 +95,7 @@ func (f *fakeSender) count() int {
 
 func quiet() *slog.Logger { return slog.New(slog.NewTextHandler(io.Discard, nil)) }
 
-func addList(t *testing.T, d *db.DB, slug, tz string) int64 {
+func addList(t testing.TB, d *db.DB, slug, tz string) int64 {
 	t.Helper()
 	res, err := d.W.Exec(`INSERT INTO lists (slug, name, from_addr, lang, tz, created_at) VALUES (?, ?, ?, 'en', ?, 0)`,
 		slug, slug, "News <news@example.org>", tz)
@@ -106,7 +106,7 @@ func addList(t *testing.T, d *db.DB, slug, tz string) int64 {
 	return id
 }
 
-func addIssue(t *testing.T, d *db.DB, list int64, number int, status string) int64 {
+func addIssue(t testing.TB, d *db.DB, list int64, number int, status string) int64 {
 	t.Helper()
 	res, err := d.W.Exec(`INSERT INTO issues (list_id, number, title, status, created_at) VALUES (?, ?, ?, ?, 0)`,
 		list, number, "Issue", status)
@@ -124,6 +124,17 @@ func issueStatus(t *testing.T, d *db.DB, id int64) string {
 		t.Fatal(err)
 	}
 	return s
+}
+
+// fixture is a fresh database with one list "news" in zone, a fake clock
+// at start, and a schedule store on that clock.
+func fixture(t testing.TB, start time.Time, zone string) (*db.DB, *clock, *schedule.Store, int64) {
+	t.Helper()
+	d := dbtest.MustOpenDB(t)
+	c := newClock(start)
+	st := schedule.NewStore(d)
+	st.Now = c.Now
+	return d, c, st, addList(t, d, "news", zone)
 }
 
 func newScheduler(d *db.DB, c *clock, s schedule.Sender, owner string) *schedule.Scheduler {
@@ -215,11 +226,7 @@ func TestParseTime(t *testing.T) {
 }
 
 func TestStoreAddOnceValidation(t *testing.T) {
-	d := dbtest.MustOpenDB(t)
-	c := newClock(time.Date(2024, 7, 1, 8, 0, 0, 0, time.UTC))
-	st := schedule.NewStore(d)
-	st.Now = c.Now
-	list := addList(t, d, "news", "Asia/Shanghai")
+	d, c, st, list := fixture(t, time.Date(2024, 7, 1, 8, 0, 0, 0, time.UTC), "Asia/Shanghai")
 	draft := addIssue(t, d, list, 1, "draft")
 	ready := addIssue(t, d, list, 2, "ready")
 	sent := addIssue(t, d, list, 3, "sent")
@@ -286,11 +293,7 @@ func TestStoreAddOnceValidation(t *testing.T) {
 }
 
 func TestStoreAddCronValidation(t *testing.T) {
-	d := dbtest.MustOpenDB(t)
-	c := newClock(time.Date(2024, 7, 1, 8, 0, 0, 0, time.UTC))
-	st := schedule.NewStore(d)
-	st.Now = c.Now
-	list := addList(t, d, "news", "Europe/Berlin")
+	_, _, st, list := fixture(t, time.Date(2024, 7, 1, 8, 0, 0, 0, time.UTC), "Europe/Berlin")
 	for _, tc := range []struct{ spec, tz, text string }{
 		{"0 25 * * *", "", "0 25 * * *"},
 		{"CRON_TZ=UTC", "", "--tz"},
@@ -321,11 +324,7 @@ func mustList(t *testing.T, st *schedule.Store) []schedule.Schedule {
 }
 
 func TestOneOff(t *testing.T) {
-	d := dbtest.MustOpenDB(t)
-	c := newClock(time.Date(2024, 7, 1, 8, 0, 0, 0, time.UTC))
-	st := schedule.NewStore(d)
-	st.Now = c.Now
-	list := addList(t, d, "news", "UTC")
+	d, c, st, list := fixture(t, time.Date(2024, 7, 1, 8, 0, 0, 0, time.UTC), "UTC")
 	iss := addIssue(t, d, list, 1, "draft")
 	if _, err := st.AddOnce(context.Background(), iss, c.Now().Add(time.Hour), ""); err != nil {
 		t.Fatal(err)
@@ -359,11 +358,7 @@ func TestOneOff(t *testing.T) {
 // returns the instants it handled (last_run values), in the zone.
 func ticks(t *testing.T, zone, spec string, from, to time.Time, stepBy time.Duration) []string {
 	t.Helper()
-	d := dbtest.MustOpenDB(t)
-	c := newClock(from)
-	st := schedule.NewStore(d)
-	st.Now = c.Now
-	list := addList(t, d, "news", zone)
+	d, c, st, list := fixture(t, from, zone)
 	sc, err := st.AddCron(context.Background(), list, spec, "")
 	if err != nil {
 		t.Fatal(err)
@@ -431,11 +426,7 @@ func TestCronAcrossDST(t *testing.T) {
 }
 
 func TestRecurringSendsReadyIssuesOldestFirst(t *testing.T) {
-	d := dbtest.MustOpenDB(t)
-	c := newClock(time.Date(2024, 7, 1, 7, 0, 0, 0, time.UTC))
-	st := schedule.NewStore(d)
-	st.Now = c.Now
-	list := addList(t, d, "news", "UTC")
+	d, c, st, list := fixture(t, time.Date(2024, 7, 1, 7, 0, 0, 0, time.UTC), "UTC")
 	other := addList(t, d, "other", "UTC")
 	i3 := addIssue(t, d, list, 3, "ready")
 	i1 := addIssue(t, d, list, 1, "ready")
@@ -475,11 +466,7 @@ func TestCatchUp(t *testing.T) {
 		{"a year later, 5h past the last tick", 2 * time.Hour, day(1, 13).AddDate(1, 0, 0), 0, "ready"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			d := dbtest.MustOpenDB(t)
-			c := newClock(day(1, 7))
-			st := schedule.NewStore(d)
-			st.Now = c.Now
-			list := addList(t, d, "news", "UTC")
+			d, c, st, list := fixture(t, day(1, 7), "UTC")
 			iss := addIssue(t, d, list, 1, "ready")
 			if _, err := st.AddCron(context.Background(), list, "0 8 * * *", ""); err != nil {
 				t.Fatal(err)
@@ -501,11 +488,7 @@ func TestCatchUp(t *testing.T) {
 	}
 
 	t.Run("one-off past grace goes back to the editor", func(t *testing.T) {
-		d := dbtest.MustOpenDB(t)
-		c := newClock(day(1, 7))
-		st := schedule.NewStore(d)
-		st.Now = c.Now
-		list := addList(t, d, "news", "UTC")
+		d, c, st, list := fixture(t, day(1, 7), "UTC")
 		iss := addIssue(t, d, list, 1, "ready")
 		if _, err := st.AddOnce(context.Background(), iss, day(1, 8), ""); err != nil {
 			t.Fatal(err)
@@ -524,11 +507,7 @@ func TestCatchUp(t *testing.T) {
 // send is left unfinished and the lease is not released), and checks
 // every ready issue is sent exactly once and none is lost.
 func TestRestartsNeverDoubleSend(t *testing.T) {
-	d := dbtest.MustOpenDB(t)
-	c := newClock(time.Date(2024, 7, 1, 0, 0, 0, 0, time.UTC))
-	st := schedule.NewStore(d)
-	st.Now = c.Now
-	list := addList(t, d, "news", "Europe/Berlin")
+	d, c, st, list := fixture(t, time.Date(2024, 7, 1, 0, 0, 0, 0, time.UTC), "Europe/Berlin")
 	if _, err := st.AddCron(context.Background(), list, "*/10 * * * *", ""); err != nil {
 		t.Fatal(err)
 	}
@@ -639,11 +618,7 @@ func TestLeaseOneSenderAndTakeover(t *testing.T) {
 }
 
 func TestSendPanicIsRecoveredAndRetried(t *testing.T) {
-	d := dbtest.MustOpenDB(t)
-	c := newClock(time.Date(2024, 7, 1, 8, 0, 0, 0, time.UTC))
-	st := schedule.NewStore(d)
-	st.Now = c.Now
-	list := addList(t, d, "news", "UTC")
+	d, c, st, list := fixture(t, time.Date(2024, 7, 1, 8, 0, 0, 0, time.UTC), "UTC")
 	iss := addIssue(t, d, list, 1, "draft")
 	if _, err := st.AddOnce(context.Background(), iss, c.Now().Add(time.Second), ""); err != nil {
 		t.Fatal(err)
@@ -670,16 +645,18 @@ func TestSendPanicIsRecoveredAndRetried(t *testing.T) {
 // TestRunLoop runs the real polling loop (clock fixed, short poll) until
 // a due schedule is sent, then stops it and checks the lease is released.
 func TestRunLoop(t *testing.T) {
-	d := dbtest.MustOpenDB(t)
-	c := newClock(time.Date(2024, 7, 1, 8, 0, 0, 0, time.UTC))
-	st := schedule.NewStore(d)
-	st.Now = c.Now
-	list := addList(t, d, "news", "UTC")
+	d, c, st, list := fixture(t, time.Date(2024, 7, 1, 8, 0, 0, 0, time.UTC), "UTC")
 	iss := addIssue(t, d, list, 1, "draft")
 	snd := newSender(t, d, c)
 	done := make(chan string, 1)
 	s := schedule.New(schedule.Config{DB: d, Sender: snd, Now: c.Now, Logger: quiet(), Poll: 10 * time.Millisecond,
-		AfterSend: func(id int64, status string, err error) { done <- status }})
+		AfterSend: func(id int64, status string, err error) {
+			select { // never block the worker: a second send is reported below
+			case done <- status:
+			default:
+				t.Errorf("issue %d sent again (status %q)", id, status)
+			}
+		}})
 	ctx, cancel := context.WithCancel(context.Background())
 	ran := make(chan error)
 	go func() { ran <- s.Run(ctx) }()
@@ -697,8 +674,13 @@ func TestRunLoop(t *testing.T) {
 		t.Fatal("the loop did not send")
 	}
 	cancel()
-	if err := <-ran; err != nil {
-		t.Fatal(err)
+	select {
+	case err := <-ran:
+		if err != nil {
+			t.Fatal(err)
+		}
+	case <-time.After(20 * time.Second):
+		t.Fatal("Run did not return within 20 s of cancel")
 	}
 	var n int
 	d.R.QueryRow(`SELECT count(*) FROM leases`).Scan(&n)

@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"bytes"
 	"context"
+	"io"
 	"mime/multipart"
 	"net"
 	"net/http"
@@ -271,17 +272,10 @@ func TestLargeBodyRefused(t *testing.T) {
 	fw.Write([]byte(pad))
 	mw.Close()
 	if r := e.do(nil, "POST", path, nil, "Content-Type", mw.FormDataContentType()); r.code == 200 {
-		t.Errorf("empty multipart: 200")
+		t.Errorf("multipart type, empty body: 200")
 	}
-	req, _ := http.NewRequest("POST", e.ts.URL+path, &b)
-	req.Header.Set("Content-Type", mw.FormDataContentType())
-	res, err := http.DefaultClient.Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	res.Body.Close()
-	if res.StatusCode != 400 {
-		t.Errorf("200 KiB multipart body: %d", res.StatusCode)
+	if r := e.doBody("POST", path, &b, "Content-Type", mw.FormDataContentType()); r.code != 400 {
+		t.Errorf("200 KiB multipart body: %d", r.code)
 	}
 	if st := e.subscription(e.en, "big@example.net").Status; st != tidings.StatusConfirmed {
 		t.Errorf("status %s after oversized bodies", st)
@@ -295,4 +289,23 @@ func TestLargeBodyRefused(t *testing.T) {
 	if n := len(e.mails()); n != 0 {
 		t.Errorf("%d mails", n)
 	}
+}
+
+// doBody is e.do with a raw body.
+func (e *env) doBody(method, path string, body io.Reader, hdr ...string) resp {
+	e.t.Helper()
+	req, err := http.NewRequest(method, e.ts.URL+path, body)
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	for i := 0; i+1 < len(hdr); i += 2 {
+		req.Header.Set(hdr[i], hdr[i+1])
+	}
+	res, err := http.DefaultClient.Do(req)
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	defer res.Body.Close()
+	b, _ := io.ReadAll(res.Body)
+	return resp{res.StatusCode, string(b), res.Header}
 }

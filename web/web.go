@@ -12,6 +12,11 @@
 // page whatever the address's standing so it cannot be used to find out
 // who subscribes.
 //
+// Confirmation mails go out in the background (a bounded queue), so the
+// answer page takes the same time whether a mail is sent or not; the
+// daemon calls Shutdown after its http.Server has stopped, to let them
+// finish.
+//
 // The package depends on small interfaces (Subscribers, Issues, Renderer,
 // MailSender) that cmd/tidings satisfies with the real stores, renderer and
 // SMTP sender.
