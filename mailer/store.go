@@ -110,7 +110,7 @@ func (s *logStore) claim(ctx context.Context, n int) ([]job, error) {
 	err := s.d.WriteTx(ctx, func(tx *sql.Tx) error {
 		rows, err := tx.QueryContext(ctx, `UPDATE deliveries SET lease_owner = ?, lease_until = ?
 			WHERE issue_id = ? AND subscriber_id IN (
-				SELECT subscriber_id FROM deliveries
+				SELECT subscriber_id FROM deliveries INDEXED BY deliveries_by_state
 				WHERE issue_id = ? AND state IN ('pending', 'sending') AND next_attempt_at <= ? AND lease_until < ?
 				LIMIT ?)
 			RETURNING subscriber_id, attempts, state`, s.owner, until, s.issueID, s.issueID, now, now, n)
@@ -284,7 +284,7 @@ func (s *logStore) hardBounce(tx *sql.Tx, id int64, code, diag string, limit int
 // of them is due.
 func (s *logStore) remaining(ctx context.Context) (n int, due time.Time, err error) {
 	var next sql.NullInt64
-	err = s.d.R.QueryRowContext(ctx, `SELECT count(*), min(max(next_attempt_at, lease_until)) FROM deliveries
+	err = s.d.R.QueryRowContext(ctx, `SELECT count(*), min(max(next_attempt_at, lease_until)) FROM deliveries INDEXED BY deliveries_by_state
 		WHERE issue_id = ? AND state IN ('pending', 'sending')`, s.issueID).Scan(&n, &next)
 	if err != nil {
 		return 0, time.Time{}, fmt.Errorf("delivery log: %w", err)
@@ -296,7 +296,7 @@ func (s *logStore) remaining(ctx context.Context) (n int, due time.Time, err err
 // gone (killed, crashed), so a resumed send need not wait out their
 // leases. Owners on other machines are left to expire.
 func (s *logStore) reapDead(ctx context.Context) error {
-	rows, err := s.d.R.QueryContext(ctx, `SELECT DISTINCT lease_owner FROM deliveries
+	rows, err := s.d.R.QueryContext(ctx, `SELECT DISTINCT lease_owner FROM deliveries INDEXED BY deliveries_by_state
 		WHERE issue_id = ? AND state IN ('pending', 'sending') AND lease_until >= ? AND lease_owner != ''`, s.issueID, s.unix())
 	if err != nil {
 		return fmt.Errorf("delivery log: %w", err)
