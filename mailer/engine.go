@@ -126,7 +126,7 @@ type Config struct {
 	ClaimBatch      int           // rows claimed at a time; default 16×Concurrency, at least 32
 	PrepareBatch    int           // delivery rows inserted per transaction; default 5000
 	Poll            time.Duration // wait between looks at the log when idle; default 1 s
-	CommitDelay     time.Duration // how long a log commit waits for other workers' changes; default 500 µs
+	CommitDelay     time.Duration // how long a log commit waits for other workers' changes; default 200 µs
 	IdleTimeout     time.Duration // QUIT a connection without work this long; default 30 s
 
 	Now      func() time.Time
@@ -159,7 +159,7 @@ func (c Config) withDefaults() Config {
 	defD(&c.RecoverEvery, 10*time.Second)
 	defD(&c.LeaseTTL, time.Minute)
 	defD(&c.Poll, time.Second)
-	defD(&c.CommitDelay, 500*time.Microsecond)
+	defD(&c.CommitDelay, 200*time.Microsecond)
 	defD(&c.IdleTimeout, 30*time.Second)
 	c.Timeouts = c.Timeouts.withDefaults()
 	if c.Now == nil {
@@ -537,12 +537,15 @@ func (r *run) run(ctx context.Context) (Report, error) {
 	}
 	left = append(left, r.heldIDs()...)
 	if len(left) > 0 {
-		if err := r.w.do(func(tx *sql.Tx) error { return r.st.release(tx, left) }); err != nil && r.fatalErr == nil {
-			r.fatalErr = err
+		if err := r.w.do(func(tx *sql.Tx) error { return r.st.release(tx, left) }); err != nil {
+			r.fatal(err)
 		}
 	}
 	r.w.close()
 	r.st.close()
+	r.pauseMu.Lock()
+	fatalErr, paused := r.fatalErr, r.paused
+	r.pauseMu.Unlock()
 
 	final, err := countStates(context.WithoutCancel(ctx), e.deps.DB.R, r.camp.IssueID)
 	if err != nil {
@@ -553,16 +556,16 @@ func (r *run) run(ctx context.Context) (Report, error) {
 		r.opts.Progress(final)
 	}
 	switch {
-	case r.fatalErr != nil:
-		return rep, r.fatalErr
-	case r.paused != "":
-		rep.Paused, rep.Reason = true, r.paused
+	case fatalErr != nil:
+		return rep, fatalErr
+	case paused != "":
+		rep.Paused, rep.Reason = true, paused
 		_, err := e.deps.DB.W.ExecContext(context.WithoutCancel(ctx),
-			`UPDATE sends SET state = 'paused', reason = ? WHERE issue_id = ? AND state = 'running'`, r.paused, r.camp.IssueID)
+			`UPDATE sends SET state = 'paused', reason = ? WHERE issue_id = ? AND state = 'running'`, paused, r.camp.IssueID)
 		if err != nil {
 			return rep, fmt.Errorf("pause send: %w", err)
 		}
-		return rep, fmt.Errorf("%w: %s", ErrPaused, r.paused)
+		return rep, fmt.Errorf("%w: %s", ErrPaused, paused)
 	case ctx.Err() != nil:
 		rep.Interrupted = true
 		return rep, fmt.Errorf("%w: %d pending", ErrInterrupted, final.Pending)

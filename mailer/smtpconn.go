@@ -202,23 +202,65 @@ func (cn *conn) send(from string, to []string, msg []byte, beforeData func() err
 			return "", err
 		}
 	}
-	c.UpdateDeadline(cn.t.Command)
-	w, err := c.Data()
+	if crlfOnly(msg) {
+		reply, err = cn.data(msg)
+	} else {
+		reply, err = cn.dataSlow(msg)
+	}
 	if err != nil {
 		return "", stageErr(stageData, err)
 	}
-	c.UpdateDeadline(cn.t.Data)
+	cn.msgs++
+	return "250 " + reply, nil
+}
+
+// data sends DATA and msg through the client's text connection with the
+// bulk dot-stuffer. The session belongs to one worker, so going around
+// the client's own locking is safe.
+func (cn *conn) data(msg []byte) (string, error) {
+	t := cn.c.Text
+	cn.c.UpdateDeadline(cn.t.Command)
+	id, err := t.Cmd("DATA")
+	if err != nil {
+		return "", err
+	}
+	t.StartResponse(id)
+	_, _, err = t.ReadResponse(354)
+	t.EndResponse(id)
+	if err != nil {
+		return "", err
+	}
+	cn.c.UpdateDeadline(cn.t.Data)
+	if err := writeDotStuffed(t.W, msg); err != nil {
+		return "", err
+	}
+	if err := t.W.Flush(); err != nil {
+		return "", err
+	}
+	_, reply, err := t.ReadResponse(250)
+	return reply, err
+}
+
+// dataSlow is go-mail's Data writer, for messages with bare LF line
+// breaks (DotWriter turns them into CRLF).
+func (cn *conn) dataSlow(msg []byte) (string, error) {
+	cn.c.UpdateDeadline(cn.t.Command)
+	w, err := cn.c.Data()
+	if err != nil {
+		return "", err
+	}
+	cn.c.UpdateDeadline(cn.t.Data)
 	if _, err := w.Write(msg); err != nil {
-		return "", stageErr(stageData, err)
+		return "", err
 	}
 	if err := w.Close(); err != nil {
-		return "", stageErr(stageData, err)
+		return "", err
 	}
-	cn.msgs++
+	reply := ""
 	if dc, ok := w.(*smtp.DataCloser); ok {
 		reply = dc.ServerResponse()
 	}
-	return "250 " + reply, nil
+	return reply, nil
 }
 
 // reset aborts a transaction the server refused part of. After a

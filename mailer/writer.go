@@ -21,8 +21,8 @@ type writer struct {
 	// gather is how many operations a commit waits for, at most delay:
 	// about one per worker. Every commit costs BEGIN, COMMIT and a WAL
 	// write; waiting a fraction of a millisecond for the other workers'
-	// changes cut the log's CPU cost in half (group commit with a
-	// commit delay, as databases do).
+	// changes makes fewer, larger commits (a commit delay, as databases
+	// do for group commit).
 	gather int
 	delay  time.Duration
 }

@@ -48,7 +48,7 @@ for i in 0 1 2 3; do
 done
 
 echo "sending the sample issue to $N subscribers over $C connections..." >&2
-TIDINGS_CPUPROFILE=${CPUPROFILE:-} "$dir/benchsend" run -label tidings -n "$N" -stop-after "$STOP" -- \
+TIDINGS_CPUPROFILE=${CPUPROFILE:-} TIDINGS_SEND_COMMIT_DELAY=${COMMIT_DELAY:-200us} "$dir/benchsend" run -label tidings -n "$N" -stop-after "$STOP" -- \
 	"$t" send 1 --smtp-url "smtp://$addr" --concurrency "$C" >"$dir/tidings.json" 2>"$dir/tidings.log" ||
 	{ cat "$dir/tidings.log" >&2; exit 1; }
 if [ "$STOP" != 0 ]; then

@@ -309,7 +309,7 @@ func (a *App) runDemo(ctx context.Context, dirFlag string, dirSet, httpSet, once
 	for _, art := range issue.Articles {
 		fmt.Fprintf(w, "              %d. %s  [%s]\n", art.Position, art.Title, topicNames(art.Topics))
 	}
-	fmt.Fprintf(w, "  schedule  issue %s in %s: tidings schedule add %s --at +%s\n", issueID, lead, issueID, lead)
+	fmt.Fprintf(w, "  schedule  issue id %s (#%d) in %s: tidings schedule add %s --at +%s\n", issueID, issue.Number, lead, issueID, lead)
 	fmt.Fprintf(w, "  daemon    %s, sending through a capturing SMTP server on %s\n\n", base, sink.Addr)
 	fmt.Fprintf(w, "Waiting for the scheduled send…\n")
 
@@ -339,7 +339,7 @@ func (a *App) runDemo(ctx context.Context, dirFlag string, dirSet, httpSet, once
 	if err := <-done; err != nil {
 		return err
 	}
-	fmt.Fprintf(w, "\nStopped. The demo's database stays in %s until the next run.\n", dir)
+	fmt.Fprintf(w, "\nStopped. The demo's files stay in %s until the next run.\n", filepath.Clean(dir)+string(filepath.Separator))
 	return nil
 }
 

@@ -159,6 +159,7 @@ func (a *App) engineTuning(cfg *mailer.Config) error {
 		dur("TIDINGS_SEND_BACKOFF", &cfg.Backoff),
 		dur("TIDINGS_SEND_POLL", &cfg.Poll),
 		dur("TIDINGS_SEND_TIMEOUT", &cfg.Timeouts.Command),
+		dur("TIDINGS_SEND_COMMIT_DELAY", &cfg.CommitDelay),
 		num("TIDINGS_SEND_ATTEMPTS", &cfg.MaxAttempts),
 		num("TIDINGS_SEND_PER_CONN", &cfg.MessagesPerConn),
 		num("TIDINGS_BOUNCE_LIMIT", &cfg.BounceLimit),

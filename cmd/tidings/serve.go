@@ -9,10 +9,12 @@ import (
 	"net/http"
 	"net/url"
 	"os"
+	"os/signal"
 	"path/filepath"
 	"regexp"
 	"strings"
 	"sync/atomic"
+	"syscall"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus/promhttp"
@@ -63,6 +65,8 @@ and sends, the others wait and take over within seconds of its death.
 
 On SIGINT or SIGTERM it starts no new work, lets SMTP transactions in
 flight finish (at most --shutdown-timeout), records everything and exits 0.
+A second signal stops the wait (exit 1); what was cut short resumes at the
+next start.
 
 It needs --smtp-url and --base-url (or TIDINGS_SMTP_URL, TIDINGS_BASE_URL),
 unless --outbox DIR is given: then every message is written to DIR as an
@@ -254,11 +258,16 @@ func (a *App) runDaemon(ctx context.Context, o daemonOptions) error {
 		errs = append(errs, fmt.Errorf("serve: http: %w", err))
 		serveErr <- nil
 	case err := <-schedDone:
-		errs = append(errs, fmt.Errorf("serve: scheduler stopped: %v", err))
+		errs = append(errs, fmt.Errorf("serve: scheduler stopped: %w", err))
 		schedDone <- nil
 	}
 	stopping.Store(true)
 	cancelSched()
+	// main turned the first SIGINT/SIGTERM into ctx; a second one while
+	// messages in flight finish (Ctrl-C pressed again) stops waiting.
+	again := make(chan os.Signal, 1)
+	signal.Notify(again, os.Interrupt, syscall.SIGTERM)
+	defer signal.Stop(again)
 	deadline := time.Now().Add(o.shutdownTimeout)
 	timer := time.NewTimer(o.shutdownTimeout)
 	defer timer.Stop()
@@ -269,6 +278,9 @@ func (a *App) runDaemon(ctx context.Context, o daemonOptions) error {
 		}
 	case <-timer.C:
 		errs = append(errs, fmt.Errorf("serve: a send was still running after %s (--shutdown-timeout); its unfinished deliveries resume at the next start", o.shutdownTimeout))
+	case sig := <-again:
+		errs = append(errs, fmt.Errorf("serve: second %v: stopped without waiting for the messages in flight; unfinished deliveries resume at the next start", sig))
+		deadline = time.Now() // the rest gets the short grace below, not what is left of the timeout
 	}
 	hctx, cancel := context.WithDeadline(context.WithoutCancel(ctx), later(deadline, time.Now().Add(5*time.Second)))
 	defer cancel()

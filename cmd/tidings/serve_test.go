@@ -6,7 +6,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"net"
 	"net/http"
 	"os"
 	"os/exec"
@@ -27,7 +26,10 @@ import (
 func buildTidings(t *testing.T) string {
 	t.Helper()
 	bin := filepath.Join(t.TempDir(), "tidings")
-	cmd := exec.Command("go", "build", "-o", bin, ".")
+	// Bounded: a build stuck behind a lock must fail the test, not hang it.
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, "go", "build", "-o", bin, ".")
 	if out, err := cmd.CombinedOutput(); err != nil {
 		t.Fatalf("go build: %v\n%s", err, out)
 	}
@@ -40,14 +42,11 @@ func childEnv(extra ...string) []string {
 	return append(env, extra...)
 }
 
+// freeAddr is a loopback address free a moment ago (freePort, from
+// send_mailpit_test.go), for a child's --http.
 func freeAddr(t *testing.T) string {
 	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer ln.Close()
-	return ln.Addr().String()
+	return freePort(t)
 }
 
 // syncBuffer6 collects a serveChild's output from its copying goroutine.
@@ -234,7 +233,8 @@ func TestServeRefusesBadConfig(t *testing.T) {
 
 // TestDaemonProcesses runs the built binary as serveChild processes (one
 // build for all): serve with a schedule and a SIGTERM mid-send, two
-// daemons on one database, and demo --once.
+// daemons on one database, demo --once, and a second SIGTERM cutting a
+// shutdown short.
 func TestDaemonProcesses(t *testing.T) {
 	if testing.Short() {
 		t.Skip("process tests: -short")
@@ -243,6 +243,7 @@ func TestDaemonProcesses(t *testing.T) {
 	t.Run("serve", func(t *testing.T) { testServeProcess(t, bin) })
 	t.Run("standby", func(t *testing.T) { testServeStandbyTakesOver(t, bin) })
 	t.Run("demo", func(t *testing.T) { testDemoOnce(t, bin) })
+	t.Run("second signal", func(t *testing.T) { testServeSecondSignal(t, bin) })
 }
 
 // testServeProcess runs `tidings serve` as a serveChild process against an
@@ -473,10 +474,7 @@ func testDemoOnce(t *testing.T, bin string) {
 // main) stops it with exit status 0.
 func TestServeOutbox(t *testing.T) {
 	env := testEnv(t)
-	mustRunCLI(t, env, "list", "add", "keji", "--name", "科技情报", "--from", "科技情报 <news@example.org>", "--lang", "zh")
-	mustRunCLI(t, env, "sub", "import", writeTestFile(t, "subs.csv", []byte("a@example.org\nb@example.org\nc@example.org\n")))
-	id := strings.TrimSpace(mustRunCLI(t, env, "issue", "import", "../../testdata/keji-qingbao-2024-07.md"))
-	mustRunCLI(t, env, "schedule", "add", id, "--at", "+1s")
+	id := seedScheduled(t, env, "a@example.org\nb@example.org\nc@example.org\n")
 	dir := filepath.Join(t.TempDir(), "outbox")
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
