@@ -244,6 +244,11 @@ func (a *App) runDaemon(ctx context.Context, o daemonOptions) error {
 	for i, r := range relays {
 		relayNames[i] = r.Redacted()
 	}
+	if u, err := url.Parse(a.cfg.BaseURL); err == nil && u.Scheme != "https" && !loopbackHost(u.Hostname()) {
+		// Mail still works, but mailbox providers ignore an http one-click
+		// unsubscribe (RFC 8058) and readers' browsers warn on the forms.
+		log.Warn("base URL is not https: Gmail and Yahoo require https for one-click unsubscribe", "base_url", a.cfg.BaseURL)
+	}
 	log.Info("tidings serving", "http", ln.Addr().String(), "base_url", a.cfg.BaseURL, "db", d.Path,
 		"relays", relayNames, "grace", o.grace, "owner", sched.Owner())
 	if o.started != nil {
@@ -345,4 +350,14 @@ func startOutbox(dir string, log *slog.Logger) (*smtpsink.Server, error) {
 			return nil
 		},
 	})
+}
+
+// loopbackHost reports whether host names this machine (a local test or
+// the demo), where plain http is expected.
+func loopbackHost(host string) bool {
+	if host == "localhost" || strings.HasSuffix(host, ".localhost") {
+		return true
+	}
+	ip := net.ParseIP(host)
+	return ip != nil && ip.IsLoopback()
 }
