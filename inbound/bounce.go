@@ -1,6 +1,8 @@
 package inbound
 
 import (
+	"github.com/tidings/tidings"
+
 	"regexp"
 	"strings"
 
@@ -46,13 +48,9 @@ var (
 // block-list entry or one broken DKIM key must not mark every reader at
 // that provider bounced.
 func kindOf(code string) string {
-	switch {
-	case strings.HasPrefix(code, "5.1."):
-		if code == "5.1.7" || code == "5.1.8" {
-			return KindSoft
-		}
-		return KindHard
-	case code == "5.2.1", code == "5.0.0":
+	// 5.0.0 is what Exim and others write for every failure; when nothing
+	// more specific was found, count it as hard rather than never at all.
+	if code == "5.0.0" || tidings.MailboxGone(code) {
 		return KindHard
 	}
 	return KindSoft

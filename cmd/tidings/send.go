@@ -18,6 +18,7 @@ import (
 
 	"github.com/tidings/tidings"
 	"github.com/tidings/tidings/db"
+	"github.com/tidings/tidings/inbound"
 	"github.com/tidings/tidings/issues"
 	"github.com/tidings/tidings/mailer"
 	"github.com/tidings/tidings/render"
@@ -365,7 +366,15 @@ func (a *App) send(ctx context.Context, e *mailer.Engine, id int64, retry, asJSO
 		return err
 	}
 	if asJSON {
-		return a.printJSON(statusJSON{Issue: id, Counts: rep.Counts, State: "done", Failures: []mailer.Failure{}})
+		d, err := a.DB(ctx)
+		if err != nil {
+			return err
+		}
+		bc, err := inbound.CountIssue(ctx, d, id)
+		if err != nil {
+			return err
+		}
+		return a.printJSON(statusJSON{Issue: id, Counts: rep.Counts, State: "done", Failures: []mailer.Failure{}, Bounces: bc})
 	}
 	fmt.Fprintf(a.Stdout, "issue %d: %d sent, %d failed, %d bounced, %d skipped (%d recipients)\n",
 		id, rep.Sent, rep.Failed, rep.Bounced, rep.Skipped, rep.Total)

@@ -5,17 +5,22 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/tidings/tidings/inbound"
 	"github.com/tidings/tidings/mailer"
 )
 
 // statusJSON is the JSON of `status --json` (and `send --json`): the
 // CONTRACT keys issue, total, sent, failed, skipped, pending, then more.
+// Bounces are what came back after delivery (DSNs, complaints, and the
+// hard bounces the relay gave during the send), counted by inbound per
+// subscriber.
 type statusJSON struct {
 	Issue int64 `json:"issue"`
 	mailer.Counts
-	State    string           `json:"state"` // "", preparing, running, paused, done
-	Reason   string           `json:"reason,omitempty"`
-	Failures []mailer.Failure `json:"failures"`
+	State    string              `json:"state"` // "", preparing, running, paused, done
+	Reason   string              `json:"reason,omitempty"`
+	Failures []mailer.Failure    `json:"failures"`
+	Bounces  inbound.IssueCounts `json:"bounces"`
 }
 
 func newStatusCmd(a *App) *cobra.Command {
@@ -41,8 +46,12 @@ func newStatusCmd(a *App) *cobra.Command {
 			if err != nil {
 				return err
 			}
+			bc, err := inbound.CountIssue(cmd.Context(), d, id)
+			if err != nil {
+				return err
+			}
 			if asJSON {
-				out := statusJSON{Issue: id, Counts: st.Counts, State: st.State, Reason: st.Reason, Failures: st.Failures}
+				out := statusJSON{Issue: id, Counts: st.Counts, State: st.State, Reason: st.Reason, Failures: st.Failures, Bounces: bc}
 				if out.Failures == nil {
 					out.Failures = []mailer.Failure{}
 				}
@@ -58,6 +67,7 @@ func newStatusCmd(a *App) *cobra.Command {
 			fmt.Fprintf(a.Stdout, "issue %d: %s\n", id, state)
 			fmt.Fprintf(a.Stdout, "total %d  sent %d  failed %d  bounced %d  complained %d  skipped %d  pending %d\n",
 				st.Total, st.Sent, st.Failed, st.Bounced, st.Complained, st.Skipped, st.Pending)
+			fmt.Fprintf(a.Stdout, "bounces: %d hard, %d soft; complaints: %d\n", bc.Hard, bc.Soft, bc.Complaints)
 			if len(st.Failures) > 0 {
 				fmt.Fprintf(a.Stdout, "\n%-36s %-8s %-10s %8s  %s\n", "EMAIL", "STATE", "KIND", "ATTEMPTS", "REPLY")
 				for _, f := range st.Failures {
