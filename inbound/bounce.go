@@ -1,12 +1,12 @@
 package inbound
 
 import (
-	"github.com/tidings/tidings"
-
 	"regexp"
 	"strings"
 
 	"github.com/jhillyerd/enmime/v2/dsn"
+
+	"github.com/tidings/tidings"
 )
 
 // Kinds of bounces rows.
