@@ -6,6 +6,8 @@ import (
 	"net/textproto"
 	"strconv"
 	"strings"
+
+	"github.com/tidings/tidings"
 )
 
 // FailKind is why a delivery failed; it decides what happens next and
@@ -81,17 +83,31 @@ func throttling(code int, enhanced, text string) bool {
 	return false
 }
 
-// recipientCode reports a permanent failure that names the mailbox:
-// 5.1.x bad destination (except 5.1.7/5.1.8, the sender's address) and
-// 5.2.1 mailbox disabled; without an enhanced code, 550/551/553 to RCPT.
+// recipientCode reports a permanent failure that names the mailbox
+// (tidings.MailboxGone, the rule inbound bounces follow too); without an
+// enhanced code, 550/551/553 to RCPT.
 func recipientCode(stage string, code int, enhanced string) bool {
 	if enhanced != "" {
-		if strings.HasPrefix(enhanced, "5.1.") {
-			return enhanced != "5.1.7" && enhanced != "5.1.8"
-		}
-		return enhanced == "5.2.1"
+		return tidings.MailboxGone(enhanced)
 	}
 	return stage == stageRcpt && (code == 550 || code == 551 || code == 553)
+}
+
+// relayDenied reports a refusal to relay: the reply servers give a client
+// they do not trust to send to other domains (Postfix "Relay access
+// denied", Exchange "Unable to relay", "Relaying denied").
+func relayDenied(enhanced, text string) bool {
+	if enhanced != "" && !strings.HasPrefix(enhanced, "5.7.") {
+		return false
+	}
+	t := strings.ToLower(text)
+	for _, w := range []string{"relay access denied", "relaying denied", "unable to relay", "relay not permitted",
+		"relaying not permitted", "relay not allowed", "relaying not allowed", "relay prohibited", "relaying prohibited"} {
+		if strings.Contains(t, w) {
+			return true
+		}
+	}
+	return false
 }
 
 // classify turns an error from a relay conversation into a verdict. The
@@ -154,6 +170,11 @@ func classify(err error) verdict {
 			// The relay refuses our sender: every message would fail the same way.
 			v.kind, v.broken = KindServer, true
 		case code == 530 || (code == 535) || strings.HasPrefix(enh, "5.7.8") || strings.HasPrefix(enh, "5.7.0") && strings.Contains(strings.ToLower(text), "auth"):
+			v.kind, v.broken = KindServer, true
+		case relayDenied(enh, text):
+			// "554 5.7.1 Relay access denied": the relay does not accept
+			// us as a client (credentials missing or wrong), so every
+			// recipient would be refused the same way.
 			v.kind, v.broken = KindServer, true
 		case recipientCode(stage, code, enh):
 			v.kind = KindRecipient

@@ -2,7 +2,6 @@ package mailer
 
 import (
 	"bytes"
-	"context"
 	"errors"
 	"fmt"
 	"os"
@@ -45,7 +44,7 @@ func TestDKIMSignedSendVerifies(t *testing.T) {
 			sink := startSink(t, smtpsink.Options{})
 			cfg := fastConfig(sinkRelay(t, sink))
 			cfg.DKIM = k
-			if _, err := f.engine(cfg).Send(context.Background(), f.issueID, SendOptions{}); err != nil {
+			if _, err := f.engine(cfg).Send(testCtx(t), f.issueID, SendOptions{}); err != nil {
 				t.Fatal(err)
 			}
 			msgs := sink.Messages()

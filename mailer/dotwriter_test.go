@@ -3,7 +3,6 @@ package mailer
 import (
 	"bufio"
 	"bytes"
-	"context"
 	"io"
 	"net/textproto"
 	"testing"
@@ -49,7 +48,7 @@ func TestSendBareLFAndDotLines(t *testing.T) {
 	sink := startSink(t, smtpsink.Options{})
 	s := NewOneOff([]Relay{sinkRelay(t, sink)}, OneOffOptions{})
 	for _, msg := range []string{"Subject: lf\n\n.dot\nhi\n", "Subject: crlf\r\n\r\n.dot\r\nhi\r\n"} {
-		if err := s.SendMail(context.Background(), "a@example.org", []string{"b@example.com"}, []byte(msg)); err != nil {
+		if err := s.SendMail(testCtx(t), "a@example.org", []string{"b@example.com"}, []byte(msg)); err != nil {
 			t.Fatal(err)
 		}
 	}

@@ -265,6 +265,9 @@ func (e *Engine) Send(ctx context.Context, issueID int64, o SendOptions) (Report
 		return rep, err
 	}
 	e.pool.reset()
+	if err := e.countHourly(ctx); err != nil {
+		return rep, err
+	}
 	r := &run{
 		e:    e,
 		camp: camp,
@@ -274,6 +277,26 @@ func (e *Engine) Send(ctx context.Context, issueID int64, o SendOptions) (Report
 		held: map[int64]bool{},
 	}
 	return r.run(ctx)
+}
+
+// countHourly tells each relay with an hourly cap how many messages went
+// through it in the current clock hour, so a resumed or restarted send
+// does not get a fresh allowance.
+func (e *Engine) countHourly(ctx context.Context) error {
+	now := e.cfg.Now()
+	from := now.Truncate(time.Hour).Unix()
+	for _, rs := range e.pool.relays {
+		if rs.r.Hourly <= 0 {
+			continue
+		}
+		var n int
+		if err := e.deps.DB.R.QueryRowContext(ctx, `SELECT count(*) FROM deliveries
+			WHERE relay = ? AND sent_at >= ?`, rs.name, from).Scan(&n); err != nil {
+			return fmt.Errorf("hourly cap of %s: %w", rs.name, err)
+		}
+		rs.countHour(now, n)
+	}
+	return nil
 }
 
 // prepare creates or resumes the send's row and its delivery log.
@@ -412,6 +435,8 @@ type run struct {
 
 	heldMu sync.Mutex
 	held   map[int64]bool
+
+	slotWait atomic.Int32 // workers holding a job while no relay has a free connection
 
 	counts struct{ sent, failed, skipped, bounced atomic.Int64 }
 }
@@ -690,10 +715,28 @@ func (r *run) worker() {
 	defer closeConn(true)
 	idle := time.NewTimer(e.cfg.IdleTimeout)
 	defer idle.Stop()
+	// A connection without work gives its slot up, after at most Poll, to
+	// a worker of this run that holds a job and waits for a slot (a relay
+	// whose conns= is below the concurrency, or a relay out of service):
+	// kept for IdleTimeout, it would hold the end of the send up that long
+	// for each such worker.
+	yield := time.NewTicker(e.cfg.Poll)
+	defer yield.Stop()
+	waiting := false // counted in r.slotWait
+	setWaiting := func(w bool) {
+		if w != waiting {
+			waiting = w
+			if w {
+				r.slotWait.Add(1)
+			} else {
+				r.slotWait.Add(-1)
+			}
+		}
+	}
+	defer setWaiting(false)
 	var next *job // taken from the queue, not yet sent; run() releases it if we quit
 	for r.stopCtx.Err() == nil {
 		if next == nil {
-			idle.Reset(e.cfg.IdleTimeout)
 			select {
 			case j, ok := <-r.jobs:
 				if !ok {
@@ -702,6 +745,11 @@ func (r *run) worker() {
 				next = &j
 			case <-idle.C:
 				closeConn(true)
+				continue
+			case <-yield.C:
+				if cn != nil && r.slotWait.Load() > 0 {
+					closeConn(true)
+				}
 				continue
 			case <-r.stopCtx.Done():
 				return
@@ -716,11 +764,16 @@ func (r *run) worker() {
 					r.pause("every relay is down: " + why)
 					return
 				}
+				if !waiting && why != "" {
+					e.cfg.Logger.Info("waiting for a relay", "issue", r.camp.IssueID, "why", why)
+				}
+				setWaiting(true)
 				if !r.sleep(e.cfg.Poll) {
 					return
 				}
 				continue
 			}
+			setWaiting(false)
 			c, err := dialRelay(r.stopCtx, rs.r, e.cfg.Timeouts)
 			if err != nil {
 				rs.release()
@@ -736,11 +789,20 @@ func (r *run) worker() {
 			}
 			cn = c
 		}
+		if !rs.takeHourly(e.cfg.Now()) {
+			// The hourly cap filled up while this connection was open
+			// (other workers took the last messages): say QUIT rather
+			// than hold the connection idle for the rest of the hour;
+			// pick skips the relay until the next clock hour.
+			closeConn(true)
+			continue
+		}
 		keep := r.deliver(cn, rs, *next, &raw, &signed)
 		next = nil
 		if !keep || cn.msgs >= e.cfg.MessagesPerConn {
 			closeConn(keep)
 		}
+		idle.Reset(e.cfg.IdleTimeout)
 	}
 }
 
@@ -795,7 +857,8 @@ func (r *run) deliver(cn *conn, rs *relayState, j job, raw, signed *bytes.Buffer
 		msg = signed.Bytes()
 	}
 	rs.recover(e.cfg.Now(), e.cfg.RecoverEvery)
-	if e.global.Wait(r.stopCtx) != nil || rs.wait(r.stopCtx, e.cfg.Now) != nil {
+	// The hourly cap was taken by the worker (takeHourly); here the rates.
+	if e.global.Wait(r.stopCtx) != nil || rs.lim.Wait(r.stopCtx) != nil {
 		return true // stopping: run() releases the job
 	}
 	start := time.Now()

@@ -17,7 +17,7 @@ func TestSendDeliversEachRecipientOnce(t *testing.T) {
 	sink := startSink(t, smtpsink.Options{})
 	e := f.engine(fastConfig(sinkRelay(t, sink)))
 	var progress atomic.Int64
-	rep, err := e.Send(context.Background(), f.issueID, SendOptions{Progress: func(Counts) { progress.Add(1) }})
+	rep, err := e.Send(testCtx(t), f.issueID, SendOptions{Progress: func(Counts) { progress.Add(1) }})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -57,7 +57,7 @@ func TestSendDeliversEachRecipientOnce(t *testing.T) {
 		t.Error("progress callback never called")
 	}
 	// A second send of a finished issue sends nothing.
-	rep, err = e.Send(context.Background(), f.issueID, SendOptions{})
+	rep, err = e.Send(testCtx(t), f.issueID, SendOptions{})
 	if err != nil || rep.Sent != len(want) || sink.Count() != len(want) {
 		t.Errorf("second send: %+v, %v; sink has %d", rep, err, sink.Count())
 	}
@@ -160,7 +160,7 @@ func TestFailurePaths(t *testing.T) {
 			cfg.Timeouts.Command = 300 * time.Millisecond
 			cfg.RecoverEvery = time.Millisecond
 			e := f.engine(cfg)
-			if _, err := e.Send(context.Background(), f.issueID, SendOptions{}); err != nil {
+			if _, err := e.Send(testCtx(t), f.issueID, SendOptions{}); err != nil {
 				t.Fatal(err)
 			}
 			d := f.log(t)[victim]
@@ -199,7 +199,7 @@ func TestHardBounceMarksSubscription(t *testing.T) {
 		}})
 		cfg := fastConfig(sinkRelay(t, sink))
 		cfg.BounceLimit = limit
-		if _, err := f.engine(cfg).Send(context.Background(), f.issueID, SendOptions{}); err != nil {
+		if _, err := f.engine(cfg).Send(testCtx(t), f.issueID, SendOptions{}); err != nil {
 			t.Fatal(err)
 		}
 		if n := f.scalar(t, `SELECT count(*) || '/' || max(code) || '/' || max(kind) FROM bounces WHERE list_id = ?`, f.listID); n != "1/5.1.1/hard" {
@@ -219,7 +219,7 @@ func TestAuthFailurePausesAndResumes(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	rep, err := f.engine(fastConfig(bad)).Send(context.Background(), f.issueID, SendOptions{})
+	rep, err := f.engine(fastConfig(bad)).Send(testCtx(t), f.issueID, SendOptions{})
 	if !errors.Is(err, ErrPaused) || !rep.Paused {
 		t.Fatalf("err %v, report %+v: want paused", err, rep)
 	}
@@ -236,7 +236,7 @@ func TestAuthFailurePausesAndResumes(t *testing.T) {
 		t.Errorf("sink got %d, pending %d", sink.Count(), rep.Pending)
 	}
 	good, _ := ParseRelayURL("smtp://editor:right-pass@" + sink.Addr)
-	rep, err = f.engine(fastConfig(good)).Send(context.Background(), f.issueID, SendOptions{})
+	rep, err = f.engine(fastConfig(good)).Send(testCtx(t), f.issueID, SendOptions{})
 	if err != nil || rep.Sent != len(f.deliverable()) || sink.Count() != len(f.deliverable()) {
 		t.Fatalf("resume: %+v %v, sink %d", rep, err, sink.Count())
 	}
@@ -250,7 +250,7 @@ func TestAuthFailurePausesAndResumes(t *testing.T) {
 func TestConnectRefusalPauses(t *testing.T) {
 	f := newFixture(t, 4)
 	sink := startSink(t, smtpsink.Options{OnConnect: func() error { return smtpsink.Reply(421, "4.3.2", "service not available") }})
-	rep, err := f.engine(fastConfig(sinkRelay(t, sink))).Send(context.Background(), f.issueID, SendOptions{})
+	rep, err := f.engine(fastConfig(sinkRelay(t, sink))).Send(testCtx(t), f.issueID, SendOptions{})
 	if !errors.Is(err, ErrPaused) || !strings.Contains(rep.Reason, "421") {
 		t.Fatalf("err %v, reason %q", err, rep.Reason)
 	}
@@ -272,7 +272,7 @@ func TestRelayFailover(t *testing.T) {
 	ev := &events{}
 	cfg := fastConfig(sinkRelay(t, down), upRelay)
 	cfg.Observer = ev
-	rep, err := f.engine(cfg).Send(context.Background(), f.issueID, SendOptions{})
+	rep, err := f.engine(cfg).Send(testCtx(t), f.issueID, SendOptions{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -305,7 +305,7 @@ func TestThrottlingHalvesRateAndRetries(t *testing.T) {
 	cfg.Observer = ev
 	cfg.RecoverEvery = time.Hour // no recovery during the test
 	e := f.engine(cfg)
-	rep, err := e.Send(context.Background(), f.issueID, SendOptions{})
+	rep, err := e.Send(testCtx(t), f.issueID, SendOptions{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -374,7 +374,7 @@ func TestUnsubscribeDuringSendSkips(t *testing.T) {
 	cfg := fastConfig(sinkRelay(t, sink))
 	cfg.Concurrency = 1
 	cfg.ClaimBatch = 1
-	if _, err := f.engine(cfg).Send(context.Background(), f.issueID, SendOptions{}); err != nil {
+	if _, err := f.engine(cfg).Send(testCtx(t), f.issueID, SendOptions{}); err != nil {
 		t.Fatal(err)
 	}
 	if n := received(sink)[leaver]; n != 0 {
@@ -390,7 +390,7 @@ func TestUnsubscribeDuringSendSkips(t *testing.T) {
 
 func TestInterruptLeavesRestPendingAndResumes(t *testing.T) {
 	f := newFixture(t, 40)
-	ctx, cancel := context.WithCancel(context.Background())
+	ctx, cancel := context.WithCancel(testCtx(t))
 	var n atomic.Int64
 	sink := startSink(t, smtpsink.Options{OnData: func(string, []string, []byte) error {
 		if n.Add(1) == 5 {
@@ -409,7 +409,7 @@ func TestInterruptLeavesRestPendingAndResumes(t *testing.T) {
 	if held := f.scalar(t, `SELECT count(*) FROM deliveries WHERE lease_owner != ''`); held != "0" {
 		t.Errorf("%s leases left behind", held)
 	}
-	rep, err = f.engine(cfg).Send(context.Background(), f.issueID, SendOptions{})
+	rep, err = f.engine(cfg).Send(testCtx(t), f.issueID, SendOptions{})
 	if err != nil || rep.Pending != 0 {
 		t.Fatalf("resume: %v %+v", err, rep)
 	}
@@ -436,7 +436,7 @@ func TestRetryFailedRequeuesTemporaryOnly(t *testing.T) {
 		return nil
 	}})
 	cfg := fastConfig(sinkRelay(t, sink))
-	rep, err := f.engine(cfg).Send(context.Background(), f.issueID, SendOptions{})
+	rep, err := f.engine(cfg).Send(testCtx(t), f.issueID, SendOptions{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -444,7 +444,7 @@ func TestRetryFailedRequeuesTemporaryOnly(t *testing.T) {
 		t.Fatalf("first pass %+v", rep)
 	}
 	fix.Store(true)
-	rep, err = f.engine(cfg).Send(context.Background(), f.issueID, SendOptions{RetryFailed: true})
+	rep, err = f.engine(cfg).Send(testCtx(t), f.issueID, SendOptions{RetryFailed: true})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -470,7 +470,7 @@ func TestTwoEnginesNeverDoubleSend(t *testing.T) {
 		wg.Go(func() {
 			cfg := fastConfig(relay)
 			cfg.ClaimBatch = 8
-			_, errs[i] = fx.engine(cfg).Send(context.Background(), f.issueID, SendOptions{})
+			_, errs[i] = fx.engine(cfg).Send(testCtx(t), f.issueID, SendOptions{})
 		})
 	}
 	wg.Wait()
@@ -495,7 +495,7 @@ func TestReconnectsAfterMessagesPerConn(t *testing.T) {
 	cfg := fastConfig(sinkRelay(t, sink))
 	cfg.Concurrency = 1
 	cfg.MessagesPerConn = 3
-	if _, err := f.engine(cfg).Send(context.Background(), f.issueID, SendOptions{}); err != nil {
+	if _, err := f.engine(cfg).Send(testCtx(t), f.issueID, SendOptions{}); err != nil {
 		t.Fatal(err)
 	}
 	if sink.Count() != 12 || sink.Sessions() < 4 {
@@ -556,7 +556,7 @@ func TestObserverSeesSends(t *testing.T) {
 	e := f.engine(fastConfig(sinkRelay(t, sink)))
 	ev := &events{}
 	e.SetObserver(ev)
-	if _, err := e.Send(context.Background(), f.issueID, SendOptions{}); err != nil {
+	if _, err := e.Send(testCtx(t), f.issueID, SendOptions{}); err != nil {
 		t.Fatal(err)
 	}
 	sent := ev.of(EventSent)

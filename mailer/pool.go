@@ -2,6 +2,7 @@ package mailer
 
 import (
 	"context"
+	"fmt"
 	"math"
 	"strings"
 	"sync"
@@ -84,6 +85,11 @@ func (p *pool) pick() (rs *relayState, allDown bool, why string) {
 		case now.Before(r.openUntil):
 			down++
 			reasons = append(reasons, r.name+": "+r.lastErr)
+		case r.hourFullLocked(now):
+			// Its hourly cap is used up: busy until the next clock hour,
+			// not down. Workers wait without a connection, which the
+			// relay would drop long before the hour is over.
+			reasons = append(reasons, fmt.Sprintf("%s: hourly cap of %d reached", r.name, r.r.Hourly))
 		default:
 			limit := p.perConn
 			if r.r.Conns > 0 {
@@ -221,28 +227,55 @@ func (rs *relayState) Rate() float64 {
 	return float64(rs.lim.Limit())
 }
 
+// hourFullLocked reports whether the hourly cap is used up for the
+// clock hour of now.
+func (rs *relayState) hourFullLocked(now time.Time) bool {
+	return rs.r.Hourly > 0 && now.Sub(rs.hourStart) < time.Hour && rs.hourCount >= rs.r.Hourly
+}
+
+// takeHourly takes one message of the hourly cap, if any is left in the
+// clock hour of now (a fixed window). Without a cap it always succeeds.
+func (rs *relayState) takeHourly(now time.Time) bool {
+	if rs.r.Hourly <= 0 {
+		return true
+	}
+	rs.mu.Lock()
+	defer rs.mu.Unlock()
+	if now.Sub(rs.hourStart) >= time.Hour {
+		rs.hourStart, rs.hourCount = now.Truncate(time.Hour), 0
+	}
+	if rs.hourCount >= rs.r.Hourly {
+		return false
+	}
+	rs.hourCount++
+	return true
+}
+
+// countHour starts the hourly window with the n messages already sent
+// through the relay in the clock hour of now (by earlier runs, which the
+// cap must not forget on a restart or resume).
+func (rs *relayState) countHour(now time.Time, n int) {
+	rs.mu.Lock()
+	defer rs.mu.Unlock()
+	if h := now.Truncate(time.Hour); !rs.hourStart.Equal(h) || n > rs.hourCount {
+		rs.hourStart, rs.hourCount = h, n
+	}
+}
+
 // wait blocks until this relay may take another message: its hourly cap
-// (a fixed clock-hour window, per process) and its rate.
+// (takeHourly, waiting for the next clock hour when it is used up) and
+// its rate. The engine's workers do not block on the cap (they take it
+// with takeHourly and give up the connection while it is full); this
+// blocking form is the cap's reference behaviour.
 func (rs *relayState) wait(ctx context.Context, now func() time.Time) error {
-	if rs.r.Hourly > 0 {
-		for {
-			rs.mu.Lock()
-			t := now()
-			if t.Sub(rs.hourStart) >= time.Hour {
-				rs.hourStart, rs.hourCount = t.Truncate(time.Hour), 0
-			}
-			if rs.hourCount < rs.r.Hourly {
-				rs.hourCount++
-				rs.mu.Unlock()
-				break
-			}
-			until := rs.hourStart.Add(time.Hour).Sub(t)
-			rs.mu.Unlock()
-			select {
-			case <-ctx.Done():
-				return ctx.Err()
-			case <-time.After(until):
-			}
+	for !rs.takeHourly(now()) {
+		rs.mu.Lock()
+		until := rs.hourStart.Add(time.Hour).Sub(now())
+		rs.mu.Unlock()
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-time.After(until):
 		}
 	}
 	return rs.lim.Wait(ctx)

@@ -1,7 +1,9 @@
 package mailer
 
 import (
-	"context"
+	"errors"
+	"strconv"
+	"strings"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -18,13 +20,13 @@ func TestR4DataTimeout(t *testing.T) {
 	var stalled atomic.Bool
 	sink := startSink(t, smtpsink.Options{OnData: func(_ string, to []string, _ []byte) error {
 		if to[0] == victim && stalled.CompareAndSwap(false, true) {
-			time.Sleep(800 * time.Millisecond)
+			time.Sleep(3 * time.Second)
 		}
 		return nil
 	}})
 	cfg := fastConfig(sinkRelay(t, sink))
-	cfg.Timeouts = Timeouts{Dial: 5 * time.Second, Command: 10 * time.Second, Data: 250 * time.Millisecond}
-	if _, err := f.engine(cfg).Send(context.Background(), f.issueID, SendOptions{}); err != nil {
+	cfg.Timeouts = Timeouts{Dial: 5 * time.Second, Command: 20 * time.Second, Data: time.Second}
+	if _, err := f.engine(cfg).Send(testCtx(t), f.issueID, SendOptions{}); err != nil {
 		t.Fatal(err)
 	}
 	d := f.log(t)[victim]
@@ -54,5 +56,44 @@ func TestR4Backoff(t *testing.T) {
 		if len(seen) < 10 {
 			t.Errorf("backoff after %d attempts has no jitter: %d distinct values in 200", attempts, len(seen))
 		}
+	}
+}
+
+// TestR4RelayAccessDeniedPauses: a relay that refuses to relay for us
+// (credentials forgotten) refuses every recipient alike: the send pauses
+// with the reply instead of marking the whole list failed for good.
+func TestR4RelayAccessDeniedPauses(t *testing.T) {
+	for _, tc := range []struct {
+		code      int
+		enhanced  string
+		text      string
+		permanent bool // a refusal that is about the one recipient
+	}{
+		{554, "5.7.1", "<reader0000@example.com>: Relay access denied", false},
+		{550, "5.7.54", "SMTP; Unable to relay recipient in non-accepted domain", false},
+		{550, "", "relaying denied", false},
+		{550, "5.7.1", "message refused by policy", true},
+	} {
+		t.Run(tc.text, func(t *testing.T) {
+			f := newFixture(t, 4)
+			sink := startSink(t, smtpsink.Options{OnRcpt: func(_, to string) error {
+				return smtpsink.Reply(tc.code, tc.enhanced, tc.text)
+			}})
+			rep, err := f.engine(fastConfig(sinkRelay(t, sink))).Send(testCtx(t), f.issueID, SendOptions{})
+			if tc.permanent {
+				if err != nil || rep.Failed != 3 {
+					t.Errorf("a per-message policy refusal: %v %+v, want 3 failed", err, rep)
+				}
+				return
+			}
+			if !errors.Is(err, ErrPaused) || !strings.Contains(rep.Reason, strconv.Itoa(tc.code)) {
+				t.Fatalf("err %v, reason %q: want the send paused with the reply", err, rep.Reason)
+			}
+			for a, d := range f.log(t) {
+				if d.State != "pending" && d.State != "skipped" || d.Attempts != 0 {
+					t.Errorf("%s: %+v, want still pending", a, d)
+				}
+			}
+		})
 	}
 }

@@ -28,7 +28,7 @@ func TestR4RateLimits(t *testing.T) {
 			cfg := fastConfig(sinkRelay(t, sink))
 			cfg.Concurrency = 4
 			tc.set(&cfg)
-			if _, err := f.engine(cfg).Send(context.Background(), f.issueID, SendOptions{}); err != nil {
+			if _, err := f.engine(cfg).Send(testCtx(t), f.issueID, SendOptions{}); err != nil {
 				t.Fatal(err)
 			}
 			msgs := sink.Messages()
@@ -55,7 +55,7 @@ func TestR4RateLimits(t *testing.T) {
 }
 
 // TestR4RelayConnectionCap: conns= caps a relay's parallel connections
-// below the engine's concurrency.
+// below the engine's concurrency, and the send still ends promptly.
 func TestR4RelayConnectionCap(t *testing.T) {
 	f := newFixture(t, 24)
 	var mu sync.Mutex
@@ -77,10 +77,32 @@ func TestR4RelayConnectionCap(t *testing.T) {
 	}
 	cfg := fastConfig(r)
 	cfg.Concurrency = 4
-	if _, err := f.engine(cfg).Send(context.Background(), f.issueID, SendOptions{}); err != nil {
-		t.Fatal(err)
+	// Workers beyond the cap hold a job each while they wait for the one
+	// connection. The connection must be handed over once it has no more
+	// work, not kept until it has idled for IdleTimeout: with an hour of
+	// that, the send would never end in time.
+	cfg.IdleTimeout = time.Hour
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	if rep, err := f.engine(cfg).Send(ctx, f.issueID, SendOptions{}); err != nil {
+		t.Fatalf("send did not finish within 20 s (%v, %d pending): the capped relay's connection was not handed to the waiting workers", err, rep.Pending)
 	}
 	if sink.Count() != len(f.deliverable()) || most != 1 {
 		t.Errorf("%d messages, up to %d at once through a relay with conns=1", sink.Count(), most)
+	}
+}
+
+// TestR4ConnectionReuse: each worker keeps its connection for many
+// messages instead of connecting per message.
+func TestR4ConnectionReuse(t *testing.T) {
+	f := newFixture(t, 40) // 30 deliverable
+	sink := startSink(t, smtpsink.Options{})
+	cfg := fastConfig(sinkRelay(t, sink))
+	cfg.Concurrency = 2
+	if _, err := f.engine(cfg).Send(testCtx(t), f.issueID, SendOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	if sink.Count() != 30 || sink.Sessions() > 2 {
+		t.Errorf("%d messages over %d sessions; want 30 over at most 2 (one per worker)", sink.Count(), sink.Sessions())
 	}
 }

@@ -1,13 +1,16 @@
 package mailer
 
 import (
-	"context"
+	"crypto/tls"
+	"errors"
 	"io"
 	"net"
+	"strings"
 	"sync"
 	"testing"
 	"time"
 
+	"github.com/emersion/go-sasl"
 	"github.com/emersion/go-smtp"
 )
 
@@ -21,15 +24,63 @@ type strictServer struct {
 	refuse   map[string]int // RCPT address → 451 replies still to give
 	accepted map[string]int
 	nested   int
+	// users, when set, are offered AUTH LOGIN only (no PLAIN).
+	users map[string]string
+	helos map[string]int // EHLO names of the sessions that sent mail
+	authd map[string]int // users who sent mail
 }
 
-func (s *strictServer) NewSession(*smtp.Conn) (smtp.Session, error) { return &strictSession{s: s}, nil }
+func (s *strictServer) NewSession(c *smtp.Conn) (smtp.Session, error) {
+	return &strictSession{s: s, c: c}, nil
+}
 
 type strictSession struct {
 	s    *strictServer
+	c    *smtp.Conn
+	user string
 	from string
 	open bool
 	to   []string
+}
+
+func (se *strictSession) AuthMechanisms() []string {
+	if se.s.users == nil {
+		return nil
+	}
+	return []string{"LOGIN"}
+}
+
+func (se *strictSession) Auth(mech string) (sasl.Server, error) {
+	return &loginServer{check: func(u, p string) error {
+		if pw, ok := se.s.users[u]; !ok || pw != p {
+			return &smtp.SMTPError{Code: 535, EnhancedCode: smtp.EnhancedCode{5, 7, 8}, Message: "bad credentials"}
+		}
+		se.user = u
+		return nil
+	}}, nil
+}
+
+// loginServer is the server side of AUTH LOGIN, which go-sasl no longer has.
+type loginServer struct {
+	step  int
+	user  string
+	check func(user, pass string) error
+}
+
+func (l *loginServer) Next(resp []byte) ([]byte, bool, error) {
+	l.step++
+	switch l.step {
+	case 1:
+		if resp != nil { // initial response: the user name
+			l.user, l.step = string(resp), 2
+			return []byte("Password:"), false, nil
+		}
+		return []byte("Username:"), false, nil
+	case 2:
+		l.user = string(resp)
+		return []byte("Password:"), false, nil
+	}
+	return nil, true, l.check(l.user, string(resp))
 }
 
 func (se *strictSession) Mail(from string, _ *smtp.MailOptions) error {
@@ -40,6 +91,12 @@ func (se *strictSession) Mail(from string, _ *smtp.MailOptions) error {
 		return &smtp.SMTPError{Code: 503, EnhancedCode: smtp.EnhancedCode{5, 5, 1}, Message: "nested MAIL command"}
 	}
 	se.from, se.open = from, true
+	se.s.mu.Lock()
+	if se.s.helos != nil {
+		se.s.helos[se.c.Hostname()]++
+		se.s.authd[se.user]++
+	}
+	se.s.mu.Unlock()
 	return nil
 }
 
@@ -67,18 +124,24 @@ func (se *strictSession) Data(r io.Reader) error {
 }
 
 // Reset is RSET, and go-smtp's own reset after a completed DATA.
-func (se *strictSession) Reset()         { se.from, se.open, se.to = "", false, nil }
+func (se *strictSession) Reset()        { se.from, se.open, se.to = "", false, nil }
 func (se *strictSession) Logout() error { return nil }
 
-func startStrict(t *testing.T, s *strictServer) string {
+func startStrict(t *testing.T, s *strictServer) string { return startStrictTLS(t, s, nil) }
+
+// startStrictTLS serves s, with implicit TLS (smtps) when cfg is set.
+func startStrictTLS(t *testing.T, s *strictServer, cfg *tls.Config) string {
 	t.Helper()
+	var l net.Listener
 	l, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
 	}
+	if cfg != nil {
+		l = tls.NewListener(l, cfg)
+	}
 	srv := smtp.NewServer(s)
 	srv.Domain = "strict.localhost"
-	srv.AllowInsecureAuth = true
 	srv.ReadTimeout, srv.WriteTimeout = 10*time.Second, 10*time.Second
 	go srv.Serve(l)
 	t.Cleanup(func() { srv.Close() })
@@ -101,7 +164,7 @@ func TestR4RSETAfterRefusal(t *testing.T) {
 	}
 	cfg := fastConfig(r)
 	cfg.Concurrency = 1
-	if _, err := f.engine(cfg).Send(context.Background(), f.issueID, SendOptions{}); err != nil {
+	if _, err := f.engine(cfg).Send(testCtx(t), f.issueID, SendOptions{}); err != nil {
 		t.Fatal(err)
 	}
 	s.mu.Lock()
@@ -118,5 +181,37 @@ func TestR4RSETAfterRefusal(t *testing.T) {
 		if d := log[a]; d.State != "sent" || d.Attempts != want || s.accepted[a] != 1 {
 			t.Errorf("%s: %+v, accepted %d; want sent after %d attempts, one copy", a, d, s.accepted[a], want)
 		}
+	}
+}
+
+// TestR4SMTPSLoginAndHelo: smtps:// speaks TLS from the first byte, AUTH
+// LOGIN is used when the server offers no PLAIN (the server refuses AUTH
+// outside TLS), and helo= names the client in EHLO.
+func TestR4SMTPSLoginAndHelo(t *testing.T) {
+	srvTLS, roots := selfSigned(t)
+	s := &strictServer{refuse: map[string]int{}, accepted: map[string]int{}, users: map[string]string{"news": "s3cret"},
+		helos: map[string]int{}, authd: map[string]int{}}
+	addr := startStrictTLS(t, s, srvTLS)
+	r, err := ParseRelayURL("smtps://news:s3cret@" + addr + "?helo=out.example.org")
+	if err != nil {
+		t.Fatal(err)
+	}
+	r.TLSConfig = &tls.Config{RootCAs: roots}
+	f := newFixture(t, 4)
+	if _, err := f.engine(fastConfig(r)).Send(testCtx(t), f.issueID, SendOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	n := len(f.deliverable())
+	if s.helos["out.example.org"] != n || s.authd["news"] != n {
+		t.Errorf("EHLO names %v, authenticated users %v; want out.example.org and news for all %d messages", s.helos, s.authd, n)
+	}
+	// A wrong password pauses the send, and is not shown.
+	f2 := newFixture(t, 4)
+	r.Password = "wrong-pw"
+	rep, err := f2.engine(fastConfig(r)).Send(testCtx(t), f2.issueID, SendOptions{})
+	if !errors.Is(err, ErrPaused) || !strings.Contains(rep.Reason, "535") || strings.Contains(rep.Reason+err.Error(), "wrong-pw") {
+		t.Errorf("wrong password: %v, reason %q", err, rep.Reason)
 	}
 }

@@ -1,7 +1,6 @@
 package mailer
 
 import (
-	"context"
 	"crypto/ecdsa"
 	"crypto/elliptic"
 	"crypto/rand"
@@ -150,7 +149,7 @@ func TestSTARTTLSAndAuth(t *testing.T) {
 		t.Fatal(err)
 	}
 	r.TLSConfig = &tls.Config{RootCAs: roots}
-	if err := NewOneOff([]Relay{r}, OneOffOptions{}).SendMail(context.Background(), "a@example.org", []string{"b@example.com"}, []byte("Subject: x\r\n\r\nhi\r\n")); err != nil {
+	if err := NewOneOff([]Relay{r}, OneOffOptions{}).SendMail(testCtx(t), "a@example.org", []string{"b@example.com"}, []byte("Subject: x\r\n\r\nhi\r\n")); err != nil {
 		t.Fatal(err)
 	}
 	if m := sink.Messages(); len(m) != 1 || m[0].User != "u" {
@@ -158,7 +157,7 @@ func TestSTARTTLSAndAuth(t *testing.T) {
 	}
 	// An untrusted certificate is a TLS failure, reported without the password.
 	r.TLSConfig = nil
-	err = NewOneOff([]Relay{r}, OneOffOptions{}).SendMail(context.Background(), "a@example.org", []string{"b@example.com"}, []byte("Subject: x\r\n\r\nhi\r\n"))
+	err = NewOneOff([]Relay{r}, OneOffOptions{}).SendMail(testCtx(t), "a@example.org", []string{"b@example.com"}, []byte("Subject: x\r\n\r\nhi\r\n"))
 	if err == nil || !strings.Contains(err.Error(), "starttls") || strings.Contains(err.Error(), "pw@") {
 		t.Errorf("untrusted certificate: %v", err)
 	}
@@ -168,7 +167,7 @@ func TestTLSRequiredWithoutSTARTTLSPauses(t *testing.T) {
 	f := newFixture(t, 4)
 	sink := startSink(t, smtpsink.Options{})
 	r, _ := ParseRelayURL("smtp://" + sink.Addr + "?tls=required")
-	rep, err := f.engine(fastConfig(r)).Send(context.Background(), f.issueID, SendOptions{})
+	rep, err := f.engine(fastConfig(r)).Send(testCtx(t), f.issueID, SendOptions{})
 	if !errors.Is(err, ErrPaused) || !strings.Contains(rep.Reason, "STARTTLS") || sink.Count() != 0 {
 		t.Fatalf("err %v reason %q sink %d", err, rep.Reason, sink.Count())
 	}
@@ -184,17 +183,17 @@ func TestOneOffFailsOverAndRejects(t *testing.T) {
 	}})
 	s := NewOneOff([]Relay{sinkRelay(t, down), sinkRelay(t, up)}, OneOffOptions{})
 	msg := []byte("Subject: hi\r\n\r\nhello\r\n")
-	if err := s.SendMail(context.Background(), "news@example.org", []string{"a@example.com"}, msg); err != nil {
+	if err := s.SendMail(testCtx(t), "news@example.org", []string{"a@example.com"}, msg); err != nil {
 		t.Fatal(err)
 	}
 	if up.Count() != 1 || down.Count() != 0 {
 		t.Errorf("up %d down %d", up.Count(), down.Count())
 	}
-	err := s.SendMail(context.Background(), "news@example.org", []string{"nobody@example.com"}, msg)
+	err := s.SendMail(testCtx(t), "news@example.org", []string{"nobody@example.com"}, msg)
 	if !errors.Is(err, ErrRejected) || !strings.Contains(err.Error(), "5.1.1") {
 		t.Errorf("rejected: %v", err)
 	}
-	if err := NewOneOff(nil, OneOffOptions{}).SendMail(context.Background(), "a@b.org", []string{"c@d.org"}, msg); !errors.Is(err, ErrNoRelay) {
+	if err := NewOneOff(nil, OneOffOptions{}).SendMail(testCtx(t), "a@b.org", []string{"c@d.org"}, msg); !errors.Is(err, ErrNoRelay) {
 		t.Errorf("no relay: %v", err)
 	}
 }

@@ -132,8 +132,10 @@ func (a *App) stderrIsTerminal() bool {
 	return ok && (isatty.IsTerminal(f.Fd()) || isatty.IsCygwinTerminal(f.Fd()))
 }
 
-// engineTuning are hidden knobs (TIDINGS_SEND_*), for tests and unusual
-// relays: lease length, backoff, attempts, poll interval.
+// engineTuning reads the delivery engine's tuning variables (TIDINGS_SEND_*,
+// TIDINGS_BOUNCE_LIMIT). They are environment-only because they are set
+// once per installation (a relay's limits, a slow network), not per send;
+// `tidings send --help` and the README list them.
 func (a *App) engineTuning(cfg *mailer.Config) error {
 	dur := func(name string, dst *time.Duration) error {
 		if v := strings.TrimSpace(a.Getenv(name)); v != "" {
@@ -160,11 +162,39 @@ func (a *App) engineTuning(cfg *mailer.Config) error {
 		dur("TIDINGS_SEND_BACKOFF", &cfg.Backoff),
 		dur("TIDINGS_SEND_POLL", &cfg.Poll),
 		dur("TIDINGS_SEND_TIMEOUT", &cfg.Timeouts.Command),
+		dur("TIDINGS_SEND_DIAL_TIMEOUT", &cfg.Timeouts.Dial),
+		dur("TIDINGS_SEND_DATA_TIMEOUT", &cfg.Timeouts.Data),
+		dur("TIDINGS_SEND_COOLDOWN", &cfg.Cooldown),
 		dur("TIDINGS_SEND_COMMIT_DELAY", &cfg.CommitDelay),
 		num("TIDINGS_SEND_ATTEMPTS", &cfg.MaxAttempts),
 		num("TIDINGS_SEND_PER_CONN", &cfg.MessagesPerConn),
 		num("TIDINGS_BOUNCE_LIMIT", &cfg.BounceLimit),
 	)
+}
+
+// sendConfig is the configuration the engine and the one-off sender
+// share: relays, DKIM key, logger, timeouts and the other tuning.
+func (a *App) sendConfig() (mailer.Config, error) {
+	relays, err := a.relays()
+	if err != nil {
+		return mailer.Config{}, err
+	}
+	k, err := a.dkim()
+	if err != nil {
+		return mailer.Config{}, err
+	}
+	log, err := a.sendLogger()
+	if err != nil {
+		return mailer.Config{}, err
+	}
+	cfg := mailer.Config{
+		Relays: relays, Concurrency: a.cfg.Concurrency, Rate: a.cfg.Rate, DKIM: k,
+		Now: a.Now, Logger: log,
+	}
+	if err := a.engineTuning(&cfg); err != nil {
+		return mailer.Config{}, err
+	}
+	return cfg, nil
 }
 
 // newEngine builds the delivery engine from the configuration; serve and
@@ -174,23 +204,8 @@ func (a *App) newEngine(ctx context.Context) (*mailer.Engine, error) {
 	if err != nil {
 		return nil, err
 	}
-	relays, err := a.relays()
+	cfg, err := a.sendConfig()
 	if err != nil {
-		return nil, err
-	}
-	k, err := a.dkim()
-	if err != nil {
-		return nil, err
-	}
-	log, err := a.sendLogger()
-	if err != nil {
-		return nil, err
-	}
-	cfg := mailer.Config{
-		Relays: relays, Concurrency: a.cfg.Concurrency, Rate: a.cfg.Rate, DKIM: k,
-		Now: a.Now, Logger: log,
-	}
-	if err := a.engineTuning(&cfg); err != nil {
 		return nil, err
 	}
 	deps := mailer.Deps{
@@ -202,21 +217,14 @@ func (a *App) newEngine(ctx context.Context) (*mailer.Engine, error) {
 }
 
 // newMailSender is the one-off sender for transactional mail
-// (confirmations, replies to inbound mail).
+// (confirmations, replies to inbound mail), with the same relays, DKIM
+// key and timeouts as the engine.
 func (a *App) newMailSender(ctx context.Context) (*mailer.OneOff, error) {
-	relays, err := a.relays()
+	cfg, err := a.sendConfig()
 	if err != nil {
 		return nil, err
 	}
-	k, err := a.dkim()
-	if err != nil {
-		return nil, err
-	}
-	log, err := a.sendLogger()
-	if err != nil {
-		return nil, err
-	}
-	return mailer.NewOneOff(relays, mailer.OneOffOptions{DKIM: k, Logger: log}), nil
+	return mailer.NewOneOff(cfg.Relays, mailer.OneOffOptions{Timeouts: cfg.Timeouts, DKIM: cfg.DKIM, Logger: cfg.Logger}), nil
 }
 
 func newSendCmd(a *App) *cobra.Command {
@@ -231,7 +239,24 @@ a send that was interrupted, killed or paused resumes where it stopped when
 you run the same command again.
 
 Ctrl-C finishes the messages in flight, leaves the rest pending and exits
-with status 1; run 'tidings send ID' again to resume.`,
+with status 1; run 'tidings send ID' again to resume.
+
+Tuning (environment only; durations like 30s, 2m):
+  TIDINGS_SEND_ATTEMPTS       tries for a temporary failure (default 5)
+  TIDINGS_SEND_BACKOFF        wait before the first retry, doubled each time
+                              with ±25% jitter, at most 1h (default 1m)
+  TIDINGS_BOUNCE_LIMIT        hard bounces that mark a subscriber bounced (default 1)
+  TIDINGS_SEND_PER_CONN       messages per SMTP connection before reconnecting (default 500)
+  TIDINGS_SEND_DIAL_TIMEOUT   connect and TLS handshake (default 15s)
+  TIDINGS_SEND_TIMEOUT        each SMTP command's reply (default 1m)
+  TIDINGS_SEND_DATA_TIMEOUT   sending a message and its final reply (default 5m)
+  TIDINGS_SEND_COOLDOWN       how long a relay that failed 3 connections in a row
+                              stays out of service (default 1m)
+  TIDINGS_SEND_LEASE          claim lease on delivery rows, renewed while held (default 1m)
+  TIDINGS_SEND_POLL           wait between looks at the delivery log when idle (default 1s)
+  TIDINGS_SEND_COMMIT_DELAY   how long a log commit waits for other connections'
+                              changes (default 200us)
+  TIDINGS_CPUPROFILE          write a CPU profile of the send to this file`,
 		Args: exactArgs(1, "ID"),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			id, err := parseIssueID(args[0])

@@ -39,9 +39,12 @@ func TestSendSurvivesSIGKILL(t *testing.T) {
 	got := map[string]int{}
 	// A small delay per message stretches the send over a few hundred
 	// milliseconds, so kills land in every phase: preparing the log,
-	// between messages, inside DATA.
+	// between messages, inside DATA. It also caps the pace at 4 × 50 msg/s
+	// however fast the machine: the 305 messages need at least 1.5 s of
+	// sending, about twenty runs of the 30–180 ms between start and kill,
+	// so the kills/2 floor below holds on a fast idle CI machine too.
 	sink, err := smtpsink.Start(smtpsink.Options{Discard: true, OnData: func(_ string, to []string, _ []byte) error {
-		time.Sleep(10 * time.Millisecond)
+		time.Sleep(20 * time.Millisecond)
 		mu.Lock()
 		got[to[0]]++
 		mu.Unlock()
