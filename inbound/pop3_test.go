@@ -5,95 +5,19 @@ import (
 	"context"
 	"crypto/tls"
 	"errors"
-	"net"
-	"os"
-	"os/exec"
-	"path/filepath"
-	"strconv"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/tidings/tidings/internal/testpeers"
 )
-
-// requirePeer finds a test peer binary: absent, the test skips, unless
-// TIDINGS_REQUIRE_PEERS=1 (CI), where it fails.
-func requirePeer(t *testing.T, name string) string {
-	t.Helper()
-	var candidates []string
-	if gp, err := exec.Command("go", "env", "GOPATH").Output(); err == nil {
-		candidates = append(candidates, filepath.Join(string(bytes.TrimSpace(gp)), "bin", name))
-	}
-	if p, err := exec.LookPath(name); err == nil {
-		candidates = append(candidates, p)
-	}
-	for _, p := range candidates {
-		if fi, err := os.Stat(p); err == nil && !fi.IsDir() {
-			return p
-		}
-	}
-	if os.Getenv("TIDINGS_REQUIRE_PEERS") == "1" {
-		t.Fatalf("%s not found (install with: go install github.com/axllent/mailpit@v1.33.1) and TIDINGS_REQUIRE_PEERS=1", name)
-	}
-	t.Skipf("%s not found; install with: go install github.com/axllent/mailpit@v1.33.1", name)
-	return ""
-}
-
-func freePort(t *testing.T) string {
-	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer ln.Close()
-	return strconv.Itoa(ln.Addr().(*net.TCPAddr).Port)
-}
-
-// startMailpit runs Mailpit with its POP3 server on loopback and returns
-// its SMTP and POP3 addresses.
-func startMailpit(t *testing.T, user, pass string, extra ...string) (smtpAddr, pop3Addr string) {
-	t.Helper()
-	bin := requirePeer(t, "mailpit")
-	dir := t.TempDir()
-	auth := filepath.Join(dir, "pop3-auth")
-	if err := os.WriteFile(auth, []byte(user+":"+pass+"\n"), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	smtpAddr = "127.0.0.1:" + freePort(t)
-	pop3Addr = "127.0.0.1:" + freePort(t)
-	args := []string{"-d", filepath.Join(dir, "mailpit.db"), "-s", smtpAddr, "-l", "127.0.0.1:" + freePort(t),
-		"--pop3", pop3Addr, "--pop3-auth-file", auth, "--max", "0", "-q", "--disable-version-check"}
-	cmd := exec.Command(bin, append(args, extra...)...)
-	var stderr bytes.Buffer
-	cmd.Stdout, cmd.Stderr = &stderr, &stderr
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		cmd.Process.Kill()
-		cmd.Wait()
-	})
-	for _, a := range []string{smtpAddr, pop3Addr} {
-		deadline := time.Now().Add(15 * time.Second)
-		for {
-			c, err := net.DialTimeout("tcp", a, time.Second)
-			if err == nil {
-				c.Close()
-				break
-			}
-			if time.Now().After(deadline) {
-				t.Fatalf("mailpit did not listen on %s: %v\n%s", a, err, stderr.String())
-			}
-			time.Sleep(50 * time.Millisecond)
-		}
-	}
-	return smtpAddr, pop3Addr
-}
 
 var errCrash = errors.New("simulated crash before DELE")
 
 func TestPOP3PollerAgainstMailpit(t *testing.T) {
 	e := newEnv(t)
-	smtpAddr, pop3Addr := startMailpit(t, "bounces", "s3cret")
+	mp := testpeers.StartMailpit(t, testpeers.MailpitOptions{POP3User: "bounces", POP3Pass: "s3cret"})
+	smtpAddr, pop3Addr := mp.SMTP, mp.POP3
 
 	// Deliver the fixtures into the mailbox the way an MTA would.
 	hard := e.fixture("postfix-hard.eml")
@@ -228,7 +152,9 @@ func TestParseMailbox(t *testing.T) {
 func TestPOP3SAgainstMailpit(t *testing.T) {
 	e := newEnv(t)
 	certFile, keyFile, pool := selfSigned(t, t.TempDir())
-	smtpAddr, pop3Addr := startMailpit(t, "bounces", "s3cret", "--pop3-tls-cert", certFile, "--pop3-tls-key", keyFile)
+	mp := testpeers.StartMailpit(t, testpeers.MailpitOptions{POP3User: "bounces", POP3Pass: "s3cret",
+		Extra: []string{"--pop3-tls-cert", certFile, "--pop3-tls-key", keyFile}})
+	smtpAddr, pop3Addr := mp.SMTP, mp.POP3
 	if err := send(smtpAddr, "", []string{e.verp(e.issue)}, e.fixture("microsoft-hard.eml")); err != nil {
 		t.Fatal(err)
 	}

@@ -17,6 +17,7 @@ import (
 	"time"
 
 	"github.com/tidings/tidings"
+	"github.com/tidings/tidings/internal/testpeers"
 )
 
 func TestR7StatusCode(t *testing.T) {
@@ -321,7 +322,8 @@ func (f *failingDirectory) Lists(ctx context.Context) ([]tidings.List, error) {
 // in the mailbox and is processed by a later poll.
 func TestR7POP3FailureLeavesMessage(t *testing.T) {
 	e := newEnv(t)
-	smtpAddr, pop3Addr := startMailpit(t, "bounces", "s3cret")
+	mp := testpeers.StartMailpit(t, testpeers.MailpitOptions{POP3User: "bounces", POP3Pass: "s3cret"})
+	smtpAddr, pop3Addr := mp.SMTP, mp.POP3
 	for _, f := range []string{"postfix-hard.eml", "arf.eml"} {
 		if err := send(smtpAddr, "", []string{e.verp(e.issue)}, e.fixture(f)); err != nil {
 			t.Fatal(err)

@@ -2,84 +2,14 @@ package render
 
 import (
 	"bytes"
-	"context"
 	"encoding/json"
-	"fmt"
-	"net"
 	"net/http"
 	"net/smtp"
-	"os"
-	"os/exec"
-	"path/filepath"
 	"testing"
-	"time"
 
 	"github.com/tidings/tidings"
+	"github.com/tidings/tidings/internal/testpeers"
 )
-
-// requirePeer skips a test whose external peer is missing, or fails it
-// when TIDINGS_REQUIRE_PEERS=1 (CI), where a skip would hide a gap.
-func requirePeer(t *testing.T, format string, a ...any) {
-	t.Helper()
-	msg := fmt.Sprintf(format, a...)
-	if os.Getenv("TIDINGS_REQUIRE_PEERS") == "1" {
-		t.Fatal(msg)
-	}
-	t.Skip(msg)
-}
-
-func mailpitBinary(t *testing.T) string {
-	if p, err := exec.LookPath("mailpit"); err == nil {
-		return p
-	}
-	if out, err := exec.Command("go", "env", "GOPATH").Output(); err == nil {
-		p := filepath.Join(string(bytes.TrimSpace(out)), "bin", "mailpit")
-		if _, err := os.Stat(p); err == nil {
-			return p
-		}
-	}
-	requirePeer(t, "mailpit not installed (go install github.com/axllent/mailpit@v1.33.1)")
-	return ""
-}
-
-func freePort(t *testing.T) string {
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer l.Close()
-	return l.Addr().String()
-}
-
-// startMailpit runs a private Mailpit and returns its SMTP address and
-// API base URL.
-func startMailpit(t *testing.T) (smtpAddr, api string) {
-	bin := mailpitBinary(t)
-	smtpAddr, httpAddr := freePort(t), freePort(t)
-	ctx, cancel := context.WithCancel(context.Background())
-	cmd := exec.CommandContext(ctx, bin, "-d", filepath.Join(t.TempDir(), "mailpit.db"), "-s", smtpAddr, "-l", httpAddr,
-		"--max", "0", "-q", "--disable-version-check")
-	var stderr bytes.Buffer
-	cmd.Stderr = &stderr
-	if err := cmd.Start(); err != nil {
-		cancel()
-		t.Fatalf("start mailpit: %v", err)
-	}
-	t.Cleanup(func() { cancel(); cmd.Wait() })
-	api = "http://" + httpAddr
-	for deadline := time.Now().Add(15 * time.Second); ; {
-		resp, err := http.Get(api + "/api/v1/messages")
-		if err == nil {
-			resp.Body.Close()
-			break
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("mailpit did not come up: %v\n%s", err, stderr.String())
-		}
-		time.Sleep(100 * time.Millisecond)
-	}
-	return smtpAddr, api
-}
 
 func getJSON(t *testing.T, url string, v any) {
 	t.Helper()
@@ -100,7 +30,8 @@ func getJSON(t *testing.T, url string, v any) {
 // at least 85% of the features it uses are supported by the clients
 // Mailpit knows, at most 3% unsupported.
 func TestMailpitHTMLCheck(t *testing.T) {
-	smtpAddr, api := startMailpit(t)
+	mp := testpeers.StartMailpit(t, testpeers.MailpitOptions{})
+	smtpAddr, api := mp.SMTP, mp.API
 	cases := []struct {
 		name string
 		e    *Edition

@@ -23,6 +23,7 @@ import (
 	"time"
 
 	"github.com/tidings/tidings"
+	"github.com/tidings/tidings/internal/testpeers"
 	"github.com/tidings/tidings/issues"
 	"github.com/tidings/tidings/token"
 )
@@ -553,7 +554,7 @@ func TestChunkEncoder(t *testing.T) {
 func TestPythonParses(t *testing.T) {
 	py, err := exec.LookPath("python3")
 	if err != nil {
-		t.Skip("python3 not installed")
+		testpeers.Need(t, "python3", "install python3 (Debian package python3)")
 	}
 	e := prepare(t, zhList(), zhTopics(), sampleIssue(t))
 	dir := t.TempDir()

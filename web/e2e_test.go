@@ -17,54 +17,20 @@ import (
 	"github.com/chromedp/chromedp"
 
 	"github.com/tidings/tidings"
+	"github.com/tidings/tidings/internal/testpeers"
 	"github.com/tidings/tidings/render"
 	"github.com/tidings/tidings/subscribers"
 	"github.com/tidings/tidings/token"
 )
 
-const chromiumPath = "/usr/bin/chromium"
-
 var screenshots = flag.Bool("screenshots", false, "write screenshots of the reader pages to docs/screenshots")
 
-// newBrowser starts headless Chromium with the flags this machine needs
-// (no sandbox as root, no background traffic to a closed network) and a
-// fresh profile.
+// newBrowser starts headless Chromium (testpeers.Chromium: fresh profile,
+// flags for this machine) in a fixed desktop-size window without
+// scrollbars, so pages and screenshots render at one known size.
 func newBrowser(t *testing.T) context.Context {
 	t.Helper()
-	requirePeer(t, "chromium", chromiumPath)
-	opts := []chromedp.ExecAllocatorOption{
-		chromedp.ExecPath(chromiumPath),
-		chromedp.Headless,
-		chromedp.NoSandbox,
-		chromedp.DisableGPU,
-		chromedp.NoFirstRun,
-		chromedp.NoDefaultBrowserCheck,
-		chromedp.Flag("disable-quic", true),
-		chromedp.Flag("disable-background-networking", true),
-		chromedp.Flag("disable-component-update", true),
-		chromedp.Flag("disable-sync", true),
-		chromedp.Flag("hide-scrollbars", true),
-		chromedp.UserDataDir(t.TempDir()),
-		chromedp.WindowSize(1280, 900),
-	}
-	actx, cancelA := chromedp.NewExecAllocator(context.Background(), opts...)
-	ctx, cancelC := chromedp.NewContext(actx)
-	t.Cleanup(func() { cancelC(); cancelA() })
-	// The first Do starts the browser and must not carry a deadline (that
-	// would stop the browser with it); guard it from outside instead.
-	started := make(chan error, 1)
-	go func() { started <- chromedp.Do(ctx) }()
-	select {
-	case err := <-started:
-		if err != nil {
-			t.Fatalf("start chromium: %v", err)
-		}
-	case <-time.After(60 * time.Second):
-		t.Fatal("chromium did not start within 60 s")
-	}
-	tctx, cancelT := context.WithTimeout(ctx, 90*time.Second)
-	t.Cleanup(cancelT)
-	return tctx
+	return testpeers.Chromium(t, chromedp.Flag("hide-scrollbars", true), chromedp.WindowSize(1280, 900))
 }
 
 func run(t *testing.T, ctx context.Context, what string, steps ...chromedp.Action[chromedp.Void]) {

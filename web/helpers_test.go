@@ -9,7 +9,6 @@ import (
 	"net/http/httptest"
 	"net/smtp"
 	"net/url"
-	"os"
 	"regexp"
 	"strings"
 	"sync"
@@ -271,17 +270,4 @@ func (e *env) addSub(list *tidings.List, email string, st tidings.Status, topics
 
 func (e *env) tok(p token.Purpose, list *tidings.List, subID int64) string {
 	return e.signer.Sign(token.Claims{Purpose: p, SubscriberID: subID, ListID: list.ID})
-}
-
-// requirePeer skips a test whose external peer is missing, unless CI
-// demands every peer (TIDINGS_REQUIRE_PEERS=1), where it fails.
-func requirePeer(t *testing.T, name, path string) {
-	t.Helper()
-	if _, err := os.Stat(path); err == nil {
-		return
-	}
-	if os.Getenv("TIDINGS_REQUIRE_PEERS") == "1" {
-		t.Fatalf("%s not found at %s (TIDINGS_REQUIRE_PEERS=1)", name, path)
-	}
-	t.Skipf("%s not found at %s; skipping", name, path)
 }

@@ -14,6 +14,8 @@ import (
 	"slices"
 	"strings"
 	"testing"
+
+	"github.com/tidings/tidings/internal/testpeers"
 )
 
 // previewEnv is a database with the sample bulletin imported into list
@@ -144,7 +146,7 @@ func TestIssuePreviewFiles(t *testing.T) {
 	// Python's email package, a second independent reader
 	py, err := exec.LookPath("python3")
 	if err != nil {
-		t.Log("python3 not installed: skipping its check")
+		testpeers.Need(t, "python3", "install python3 (Debian package python3)")
 		return
 	}
 	script := `

@@ -2,80 +2,20 @@ package main
 
 import (
 	"bytes"
-	"context"
 	"encoding/json"
 	"fmt"
 	"io"
-	"net"
 	"net/http"
 	"net/url"
-	"os"
-	"os/exec"
 	"path/filepath"
 	"regexp"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/emersion/go-msgauth/dkim"
+
+	"github.com/tidings/tidings/internal/testpeers"
 )
-
-// requirePeerBin finds a test peer's binary; without it the test skips,
-// unless TIDINGS_REQUIRE_PEERS=1 (CI), where it fails.
-func requirePeerBin(t *testing.T, path string) string {
-	t.Helper()
-	if _, err := os.Stat(path); err != nil {
-		if os.Getenv("TIDINGS_REQUIRE_PEERS") == "1" {
-			t.Fatalf("%s not found and TIDINGS_REQUIRE_PEERS=1: %v", path, err)
-		}
-		t.Skipf("%s not found (go install github.com/axllent/mailpit@v1.33.1): %v", path, err)
-	}
-	return path
-}
-
-func freePort(t *testing.T) string {
-	t.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer l.Close()
-	return l.Addr().String()
-}
-
-// startMailpit runs Mailpit on free loopback ports until the test ends
-// and returns its SMTP address and API base URL.
-func startMailpit(t *testing.T) (smtpAddr, api string) {
-	t.Helper()
-	gopath, err := exec.Command("go", "env", "GOPATH").Output()
-	if err != nil {
-		t.Fatal(err)
-	}
-	bin := requirePeerBin(t, filepath.Join(strings.TrimSpace(string(gopath)), "bin", "mailpit"))
-	smtpAddr, httpAddr := freePort(t), freePort(t)
-	ctx, cancel := context.WithCancel(context.Background())
-	cmd := exec.CommandContext(ctx, bin, "-d", filepath.Join(t.TempDir(), "mailpit.db"), "-s", smtpAddr, "-l", httpAddr, "--max", "0", "-q")
-	var logs bytes.Buffer
-	cmd.Stdout, cmd.Stderr = &logs, &logs
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { cancel(); cmd.Wait() })
-	api = "http://" + httpAddr
-	for deadline := time.Now().Add(20 * time.Second); ; {
-		if resp, err := http.Get(api + "/api/v1/messages"); err == nil {
-			resp.Body.Close()
-			if resp.StatusCode == 200 {
-				break
-			}
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("mailpit did not come up:\n%s", logs.String())
-		}
-		time.Sleep(100 * time.Millisecond)
-	}
-	return smtpAddr, api
-}
 
 func getJSON(t *testing.T, u string, v any) {
 	t.Helper()
@@ -102,7 +42,8 @@ func getJSON(t *testing.T, u string, v any) {
 // copy through Mailpit's API: subject, list headers, signature, and a
 // body holding exactly that reader's articles.
 func TestSendEndToEndMailpit(t *testing.T) {
-	smtpAddr, api := startMailpit(t)
+	mp := testpeers.StartMailpit(t, testpeers.MailpitOptions{})
+	smtpAddr, api := mp.SMTP, mp.API
 	env := testEnv(t)
 	env["TIDINGS_SMTP_URL"] = "smtp://" + smtpAddr
 	env["TIDINGS_BASE_URL"] = "https://news.example.org"

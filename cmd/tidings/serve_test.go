@@ -19,6 +19,7 @@ import (
 	"time"
 
 	"github.com/tidings/tidings/db"
+	"github.com/tidings/tidings/internal/testpeers"
 	"github.com/tidings/tidings/smtpsink"
 )
 
@@ -42,11 +43,10 @@ func childEnv(extra ...string) []string {
 	return append(env, extra...)
 }
 
-// freeAddr is a loopback address free a moment ago (freePort, from
-// send_mailpit_test.go), for a child's --http.
+// freeAddr is a loopback address free a moment ago, for a child's --http.
 func freeAddr(t *testing.T) string {
 	t.Helper()
-	return freePort(t)
+	return testpeers.FreeAddr(t)
 }
 
 // syncBuffer6 collects a serveChild's output from its copying goroutine.

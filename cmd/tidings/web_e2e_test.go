@@ -6,7 +6,6 @@ import (
 	"encoding/json"
 	"io"
 	"net/http"
-	"os"
 	"regexp"
 	"strings"
 	"testing"
@@ -15,51 +14,9 @@ import (
 	"github.com/chromedp/chromedp"
 	"github.com/jhillyerd/enmime/v2"
 
+	"github.com/tidings/tidings/internal/testpeers"
 	"github.com/tidings/tidings/smtpsink"
 )
-
-const chromium = "/usr/bin/chromium"
-
-// requireChromium skips without Chromium, unless TIDINGS_REQUIRE_PEERS=1
-// (CI), where it fails.
-func requireChromium(t *testing.T) {
-	t.Helper()
-	if _, err := os.Stat(chromium); err != nil {
-		if os.Getenv("TIDINGS_REQUIRE_PEERS") == "1" {
-			t.Fatalf("%s not found and TIDINGS_REQUIRE_PEERS=1: %v", chromium, err)
-		}
-		t.Skipf("%s not found (apt-get install chromium): %v", chromium, err)
-	}
-}
-
-// headless starts Chromium with the flags this machine needs and a fresh
-// profile; the returned context carries a timeout for the steps.
-func headless(t *testing.T) context.Context {
-	t.Helper()
-	actx, cancelA := chromedp.NewExecAllocator(context.Background(),
-		chromedp.ExecPath(chromium), chromedp.Headless, chromedp.NoSandbox, chromedp.DisableGPU,
-		chromedp.NoFirstRun, chromedp.NoDefaultBrowserCheck,
-		chromedp.Flag("disable-quic", true), chromedp.Flag("disable-background-networking", true),
-		chromedp.Flag("disable-component-update", true), chromedp.Flag("disable-sync", true),
-		chromedp.UserDataDir(t.TempDir()))
-	ctx, cancelC := chromedp.NewContext(actx)
-	t.Cleanup(func() { cancelC(); cancelA() })
-	// The first Do starts the browser and must not carry a deadline (that
-	// would stop the browser with it); guard it from outside instead.
-	started := make(chan error, 1)
-	go func() { started <- chromedp.Do(ctx) }()
-	select {
-	case err := <-started:
-		if err != nil {
-			t.Fatalf("start chromium: %v", err)
-		}
-	case <-time.After(60 * time.Second):
-		t.Fatal("chromium did not start within 60 s")
-	}
-	tctx, cancel := context.WithTimeout(ctx, 90*time.Second)
-	t.Cleanup(cancel)
-	return tctx
-}
 
 func browse(t *testing.T, ctx context.Context, what string, steps ...chromedp.Action[chromedp.Void]) {
 	t.Helper()
@@ -102,7 +59,7 @@ func TestServeReaderJourney(t *testing.T) {
 	if testing.Short() {
 		t.Skip("process tests: -short")
 	}
-	requireChromium(t)
+	testpeers.ChromiumBinary(t) // skip before building and starting anything
 	bin := buildTidings(t)
 	env := testEnv(t)
 	dbPath := env["TIDINGS_DB"]
@@ -126,7 +83,7 @@ func TestServeReaderJourney(t *testing.T) {
 		return code == http.StatusOK
 	})
 
-	ctx := headless(t)
+	ctx := testpeers.Chromium(t)
 	browse(t, ctx, "subscribe",
 		chromedp.Navigate(base+"/news/subscribe"),
 		chromedp.WaitVisible(chromedp.CSS("#email")),
