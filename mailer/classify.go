@@ -137,7 +137,7 @@ func classify(err error) verdict {
 		// greeting: the relay as a whole is unavailable for now.
 		v.kind, v.relayDown, v.reconnect = KindTemporary, true, true
 		return v
-	case stageTLS:
+	case stageTLS, stageImplicit:
 		v.kind, v.broken, v.reconnect = KindServer, true, true
 		return v
 	case stageAuth:

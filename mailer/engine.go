@@ -34,7 +34,7 @@ var (
 	// finished and recorded, the rest stay pending.
 	ErrInterrupted = errors.New("interrupted")
 	// ErrNotFound: no such issue.
-	ErrNotFound = errors.New("issue not found")
+	ErrNotFound = errors.New("not found")
 	// ErrAlreadySent: the issue is marked sent but has no delivery log.
 	ErrAlreadySent = errors.New("issue already sent")
 )

@@ -93,6 +93,7 @@ func TestClassify(t *testing.T) {
 		{"auth 535", reply(stageAuth, 535, "5.7.8 bad credentials"), KindServer, false, false, true, true},
 		{"auth 454", reply(stageAuth, 454, "4.7.0 temporary auth failure"), KindTemporary, false, true, false, true},
 		{"starttls failure", &smtpError{stageTLS, errors.New("x509: unknown authority")}, KindServer, false, false, true, true},
+		{"smtps handshake failure", &smtpError{stageImplicit, errors.New("tls: first record does not look like a TLS handshake")}, KindServer, false, false, true, true},
 		{"sender refused", reply(stageMail, 550, "5.7.1 sender not allowed"), KindServer, false, false, true, false},
 		{"rcpt 451", reply(stageRcpt, 451, "4.3.0 later"), KindTemporary, false, false, false, false},
 		{"rcpt 451 4.7 throttles", reply(stageRcpt, 451, "4.7.0 slow down"), KindTemporary, true, false, false, false},

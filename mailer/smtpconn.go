@@ -38,6 +38,7 @@ const (
 	stageGreeting = "greeting"
 	stageHello    = "ehlo"
 	stageTLS      = "starttls"
+	stageImplicit = "tls handshake" // smtps://: TLS before the greeting
 	stageAuth     = "auth"
 	stageMail     = "mail"
 	stageRcpt     = "rcpt"
@@ -106,7 +107,7 @@ func dialRelay(ctx context.Context, r Relay, t Timeouts) (*conn, error) {
 		cancel()
 		if err != nil {
 			nc.Close()
-			return nil, stageErr(stageTLS, err)
+			return nil, stageErr(stageImplicit, err)
 		}
 		nc, isTLS = tc, true
 	}

@@ -2,6 +2,7 @@ package main
 
 import (
 	"fmt"
+	"net/url"
 	"strconv"
 	"strings"
 
@@ -104,6 +105,20 @@ func firstErr(errs ...error) error {
 		if err != nil {
 			return err
 		}
+	}
+	return nil
+}
+
+// checkBaseURL refuses a missing or malformed base URL before anything is
+// sent: every unsubscribe and preferences link in mail is built on it, and
+// mail that went out with wrong links cannot be called back.
+func (a *App) checkBaseURL(cmd string) error {
+	if a.cfg.BaseURL == "" {
+		return usagef("%s: no base URL: set --base-url or TIDINGS_BASE_URL to the public address of the web server (e.g. https://news.example.org), used in every link in mail", cmd)
+	}
+	u, err := url.Parse(a.cfg.BaseURL)
+	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" || u.RawQuery != "" || u.Fragment != "" {
+		return usagef("%s: base URL %q: want http(s)://host[:port][/path]", cmd, a.cfg.BaseURL)
 	}
 	return nil
 }

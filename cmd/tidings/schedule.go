@@ -90,7 +90,7 @@ func newScheduleAddCmd(a *App) *cobra.Command {
 	c := &cobra.Command{
 		Use:   "add [ID] (--at TIME | --cron \"MIN HOUR DOM MON DOW\")",
 		Short: "Add a one-off schedule for issue ID, or a recurring one for a list",
-		Example: `  tidings schedule add 3 --at "2024-07-15 08:00" --tz Asia/Shanghai
+		Example: `  tidings schedule add 3 --at "2027-07-15 08:00" --tz Asia/Shanghai
   tidings schedule add 3 --at +2h
   tidings schedule add --cron "0 8 * * 1" --tz Asia/Shanghai --list keji`,
 		Args: rangeArgs(0, 1, "ID (with --at) or nothing (with --cron)"),

@@ -280,6 +280,11 @@ Tuning (environment only; durations like 30s, 2m):
 			if err != nil {
 				return err
 			}
+			if !dry {
+				if err := a.checkBaseURL("send"); err != nil {
+					return err
+				}
+			}
 			switch {
 			case dry:
 				return a.dryRun(ctx, e, id, asJSON)

@@ -70,7 +70,13 @@ next start.
 
 It needs --smtp-url and --base-url (or TIDINGS_SMTP_URL, TIDINGS_BASE_URL),
 unless --outbox DIR is given: then every message is written to DIR as an
-.eml file and nothing is sent.`,
+.eml file and nothing is sent.
+
+Reader pages, environment only:
+  TIDINGS_CORS_ORIGINS="https://www.example.org ..."  origins allowed to post
+                       the subscribe form as JSON from another site
+  TIDINGS_TRUST_PROXY=1  behind a reverse proxy: rate limits use the last
+                       X-Forwarded-For address`,
 		Args: exactArgs(0, "no arguments"),
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			for _, e := range []struct {
@@ -108,14 +114,7 @@ func (a *App) checkDaemonConfig() error {
 	if _, err := mailer.ParseRelayURLs(a.cfg.SMTPURLs); err != nil {
 		return usagef("serve: %v", err)
 	}
-	if a.cfg.BaseURL == "" {
-		return usagef("serve: no base URL: set --base-url or TIDINGS_BASE_URL to the public address of this server (e.g. https://news.example.org), used in every link in mail")
-	}
-	u, err := url.Parse(a.cfg.BaseURL)
-	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" || u.RawQuery != "" || u.Fragment != "" {
-		return usagef("serve: base URL %q: want http(s)://host[:port][/path]", a.cfg.BaseURL)
-	}
-	return nil
+	return a.checkBaseURL("serve")
 }
 
 // runDaemon is the daemon: serve runs it as configured, demo with a
