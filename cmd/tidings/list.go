@@ -11,7 +11,9 @@ import (
 	"golang.org/x/text/width"
 
 	"github.com/tidings/tidings"
+	"github.com/tidings/tidings/render"
 	"github.com/tidings/tidings/subscribers"
+	"github.com/tidings/tidings/token"
 )
 
 // store opens the database and returns the subscribers store on it.
@@ -180,6 +182,20 @@ func (f *listFlags) apply(c *cobra.Command, l *tidings.List) int {
 	return n
 }
 
+// checkTemplates renders a sample issue with a list's template override,
+// so a broken one is refused now rather than at send time. The secret and
+// base only make links for the sample; nothing is stored or sent.
+func (a *App) checkTemplates(l *tidings.List) error {
+	if l.TemplateDir == "" {
+		return nil
+	}
+	r := &render.Renderer{Links: tidings.Links{Base: "https://example.org"}, Signer: token.New(make([]byte, 32)), Now: a.Now}
+	if err := r.CheckTemplates(l); err != nil {
+		return fmt.Errorf("list %s: %w", l.Slug, err)
+	}
+	return nil
+}
+
 func newListAddCmd(a *App) *cobra.Command {
 	var f listFlags
 	c := &cobra.Command{
@@ -196,6 +212,9 @@ func newListAddCmd(a *App) *cobra.Command {
 			}
 			l := &tidings.List{Slug: args[0]}
 			f.apply(cmd, l)
+			if err := a.checkTemplates(l); err != nil {
+				return err
+			}
 			if err := s.CreateList(cmd.Context(), l); err != nil {
 				return err
 			}
@@ -269,7 +288,13 @@ func newListSetCmd(a *App) *cobra.Command {
 			if err != nil {
 				return err
 			}
-			if err := s.UpdateList(cmd.Context(), args[0], func(l *tidings.List) error { f.apply(cmd, l); return nil }); err != nil {
+			if err := s.UpdateList(cmd.Context(), args[0], func(l *tidings.List) error {
+				f.apply(cmd, l)
+				if cmd.Flags().Changed("templates") {
+					return a.checkTemplates(l)
+				}
+				return nil
+			}); err != nil {
 				return err
 			}
 			fmt.Fprintf(a.Stdout, "updated list %s\n", args[0])

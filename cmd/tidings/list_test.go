@@ -1,12 +1,16 @@
 package main
 
 import (
+	"context"
 	"encoding/json"
+	"os"
 	"path/filepath"
 	"reflect"
 	"sort"
 	"strings"
 	"testing"
+
+	"github.com/tidings/tidings/db"
 )
 
 // jsonKeys decodes a JSON array of objects and returns the sorted keys of
@@ -116,4 +120,28 @@ func TestListTemplatesFlag(t *testing.T) {
 		{args: []string{"list", "add", "news", "--name", "News", "--from", "News <n@example.org>", "--templates", dir}, code: 0},
 		{args: []string{"list", "set", "news", "--templates", ""}, code: 0},
 	})
+	// A newsletter template that drops the unsubscribe link, or does not
+	// parse, is refused when configured, not when an issue is sent.
+	for name, body := range map[string]string{
+		"no unsubscribe link": "{{.Title}}\n",
+		"syntax error":        "{{.Title\n",
+	} {
+		bad := t.TempDir()
+		os.MkdirAll(filepath.Join(bad, "email"), 0o755)
+		os.WriteFile(filepath.Join(bad, "email", "newsletter.txt"), []byte(body), 0o644)
+		_, stderr, code := runCLI(t, env, "", "list", "set", "news", "--templates", bad)
+		if code != 1 || !strings.Contains(stderr, "templates") {
+			t.Errorf("%s: exit %d, stderr %q; want 1 naming the templates", name, code, stderr)
+		}
+	}
+	d, err := db.Open(context.Background(), env["TIDINGS_DB"])
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer d.Close()
+	var stored string
+	d.R.QueryRow("SELECT template_dir FROM lists WHERE slug = 'news'").Scan(&stored)
+	if stored != "" {
+		t.Errorf("a refused template directory was stored: %q", stored)
+	}
 }
