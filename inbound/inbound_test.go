@@ -60,10 +60,10 @@ func (c confirmer) SubscribeMail(ctx context.Context, list *tidings.List, email,
 	if err != nil {
 		return nil, "", err
 	}
-	switch {
-	case out.NeedsConfirm:
+	switch out.Reply() {
+	case subscribers.ReplyConfirm:
 		return c.r.ConfirmationMail(list, all, *out.Subscriber, render.Confirm)
-	case out.Before == tidings.StatusConfirmed:
+	case subscribers.ReplyManage:
 		return c.r.ConfirmationMail(list, all, *out.Subscriber, render.Manage)
 	}
 	return nil, "", nil

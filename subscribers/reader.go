@@ -40,6 +40,27 @@ type Outcome struct {
 	NeedsConfirm bool
 }
 
+// Reply is the mail a subscription request calls for. The web form and
+// subscribe-by-mail both answer with it, so they cannot drift apart.
+type Reply int
+
+const (
+	ReplyNone    Reply = iota // bounced or blocked: send nothing
+	ReplyConfirm              // pending: the confirmation link
+	ReplyManage               // already confirmed: a link to the preferences
+)
+
+// Reply decides which mail answers the request.
+func (o Outcome) Reply() Reply {
+	switch {
+	case o.NeedsConfirm:
+		return ReplyConfirm
+	case o.Before == tidings.StatusConfirmed:
+		return ReplyManage
+	}
+	return ReplyNone
+}
+
 // RequestSubscription records a reader's wish to subscribe (double opt-in):
 //   - not on the list: a pending subscription with the chosen topics;
 //   - pending: topics (and name) refreshed, still pending;

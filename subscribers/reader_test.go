@@ -194,3 +194,20 @@ func TestPublicListAndTopics(t *testing.T) {
 		t.Errorf("topics of no list: %+v %v", ts, err)
 	}
 }
+
+func TestOutcomeReply(t *testing.T) {
+	for _, tc := range []struct {
+		out  subscribers.Outcome
+		want subscribers.Reply
+	}{
+		{subscribers.Outcome{NeedsConfirm: true}, subscribers.ReplyConfirm},
+		{subscribers.Outcome{NeedsConfirm: true, Before: tidings.StatusUnsubscribed}, subscribers.ReplyConfirm},
+		{subscribers.Outcome{Before: tidings.StatusConfirmed}, subscribers.ReplyManage},
+		{subscribers.Outcome{Before: tidings.StatusBounced}, subscribers.ReplyNone},
+		{subscribers.Outcome{Before: tidings.StatusBlocked}, subscribers.ReplyNone},
+	} {
+		if got := tc.out.Reply(); got != tc.want {
+			t.Errorf("%+v: Reply() = %d, want %d", tc.out, got, tc.want)
+		}
+	}
+}

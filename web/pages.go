@@ -467,10 +467,10 @@ func (s *Server) handleSubscribe(w http.ResponseWriter, r *http.Request) {
 		s.serverError(w, r, list, err)
 		return
 	}
-	switch {
-	case out.NeedsConfirm:
+	switch out.Reply() {
+	case subscribers.ReplyConfirm:
 		s.sendMail(list, topics, out.Subscriber, ConfirmMail)
-	case out.Before == tidings.StatusConfirmed:
+	case subscribers.ReplyManage:
 		s.sendMail(list, topics, out.Subscriber, ManageMail)
 	default:
 		s.log.Info("subscribe request ignored", "list", list.Slug, "subscriber", out.Subscriber.ID, "status", string(out.Before))

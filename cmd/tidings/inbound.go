@@ -13,6 +13,7 @@ import (
 	"log/slog"
 	"net"
 	"net/url"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -66,7 +67,7 @@ func (a *App) inboundFlags(c *cobra.Command) {
 	f.IntVar(&o.maxRcpts, "smtp-listen-max-rcpts", 10, "recipients per inbound message at most")
 	f.StringVar(&o.mailbox, "bounce-mailbox", "", "poll this POP3 mailbox for bounces: pop3s://user:pass@host[:port] (env TIDINGS_BOUNCE_MAILBOX)")
 	f.DurationVar(&o.pollEvery, "bounce-poll", time.Minute, "how often to poll --bounce-mailbox (env TIDINGS_BOUNCE_POLL)")
-	f.IntVar(&o.hardBounces, "hard-bounces", inbound.DefaultRules.HardLimit, "hard bounces before a reader is marked bounced")
+	f.IntVar(&o.hardBounces, "hard-bounces", inbound.DefaultRules.HardLimit, "hard bounces before a reader is marked bounced, at send time and by mail (env TIDINGS_BOUNCE_LIMIT)")
 	f.IntVar(&o.softBounces, "soft-bounces", inbound.DefaultRules.SoftLimit, "soft bounces within --soft-bounce-window before a reader is marked bounced")
 	f.DurationVar(&o.softWindow, "soft-bounce-window", inbound.DefaultRules.SoftWindow, "window for counting soft bounces")
 	f.IntVar(&o.repliesPerHr, "inbound-replies-per-hour", 3, "answers to subscribe/unsubscribe mail per address and hour at most")
@@ -93,6 +94,15 @@ func (o *inboundOptions) resolve(getenv func(string) string) error {
 		env("smtp-listen-cert", "TIDINGS_SMTP_LISTEN_CERT", str(&o.cert)),
 		env("smtp-listen-key", "TIDINGS_SMTP_LISTEN_KEY", str(&o.key)),
 		env("bounce-mailbox", "TIDINGS_BOUNCE_MAILBOX", str(&o.mailbox)),
+		// The same variable the delivery engine reads, so both count alike.
+		env("hard-bounces", "TIDINGS_BOUNCE_LIMIT", func(v string) error {
+			n, err := strconv.Atoi(v)
+			if err != nil || n < 1 {
+				return fmt.Errorf("want a whole number ≥ 1")
+			}
+			o.hardBounces = n
+			return nil
+		}),
 		env("bounce-poll", "TIDINGS_BOUNCE_POLL", func(v string) error {
 			d, err := time.ParseDuration(v)
 			if err != nil {
@@ -261,10 +271,10 @@ func (c inboundConfirmer) SubscribeMail(ctx context.Context, list *tidings.List,
 	if err != nil {
 		return nil, "", err
 	}
-	switch {
-	case out.NeedsConfirm:
+	switch out.Reply() {
+	case subscribers.ReplyConfirm:
 		return c.r.ConfirmationMail(list, all, *out.Subscriber, render.Confirm)
-	case out.Before == tidings.StatusConfirmed:
+	case subscribers.ReplyManage:
 		return c.r.ConfirmationMail(list, all, *out.Subscriber, render.Manage)
 	}
 	return nil, "", nil // bounced or blocked: nothing is sent

@@ -194,6 +194,12 @@ func (a *App) sendConfig() (mailer.Config, error) {
 	if err := a.engineTuning(&cfg); err != nil {
 		return mailer.Config{}, err
 	}
+	// In serve, --hard-bounces is the one threshold for bounces seen at
+	// send time and bounces that come back by mail; a reader must not be
+	// judged by two different counts.
+	if a.inbound != nil && a.inbound.flags.Changed("hard-bounces") {
+		cfg.BounceLimit = a.inbound.hardBounces
+	}
 	return cfg, nil
 }
 

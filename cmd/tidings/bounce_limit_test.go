@@ -1,0 +1,57 @@
+package main
+
+import (
+	"bytes"
+	"strings"
+	"testing"
+
+	"github.com/spf13/cobra"
+)
+
+// serve judges a reader by one hard-bounce threshold, whether the bounce
+// was an SMTP reply at send time (the engine) or a DSN by mail (inbound).
+func TestOneHardBounceLimit(t *testing.T) {
+	for _, tc := range []struct {
+		name  string
+		env   map[string]string
+		flags []string
+		want  int
+	}{
+		{"default", nil, nil, 1},
+		{"flag", nil, []string{"--hard-bounces", "3"}, 3},
+		{"environment", map[string]string{"TIDINGS_BOUNCE_LIMIT": "4"}, nil, 4},
+		{"flag over environment", map[string]string{"TIDINGS_BOUNCE_LIMIT": "4"}, []string{"--hard-bounces", "2"}, 2},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			var out, errb bytes.Buffer
+			a := NewApp(strings.NewReader(""), &out, &errb, func(k string) string { return tc.env[k] })
+			a.cfg.SMTPURLs = []string{"smtp://127.0.0.1:2525?tls=none"}
+			c := &cobra.Command{Use: "serve"}
+			a.inboundFlags(c)
+			if err := c.ParseFlags(tc.flags); err != nil {
+				t.Fatal(err)
+			}
+			if err := a.inbound.resolve(a.Getenv); err != nil {
+				t.Fatal(err)
+			}
+			cfg, err := a.sendConfig()
+			if err != nil {
+				t.Fatal(err)
+			}
+			engine := cfg.BounceLimit
+			if engine == 0 {
+				engine = 1 // unset: mailer.Config's default
+			}
+			if a.inbound.hardBounces != tc.want || engine != tc.want {
+				t.Errorf("inbound limit %d, engine limit %d; want both %d", a.inbound.hardBounces, engine, tc.want)
+			}
+		})
+	}
+	var out, errb bytes.Buffer
+	a := NewApp(strings.NewReader(""), &out, &errb, func(k string) string { return map[string]string{"TIDINGS_BOUNCE_LIMIT": "zero"}[k] })
+	c := &cobra.Command{Use: "serve"}
+	a.inboundFlags(c)
+	if err := a.inbound.resolve(a.Getenv); err == nil || !strings.Contains(err.Error(), "TIDINGS_BOUNCE_LIMIT") {
+		t.Errorf("bad TIDINGS_BOUNCE_LIMIT: err = %v", err)
+	}
+}
