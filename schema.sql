@@ -201,3 +201,121 @@ CREATE TABLE inbound_seen (
     key     TEXT PRIMARY KEY,
     seen_at INTEGER NOT NULL
 ) WITHOUT ROWID;
+
+-- migration: 2
+--
+-- The console, the API, engagement tracking and per-list sending settings.
+-- Until this migration is released, each concern edits only its own
+-- section below.
+
+-- section: accounts (package auth) ------------------------------------------
+
+-- A person who signs in to the console. all_lists=1: every list, present
+-- and future; otherwise user_lists holds them. A list deleted from under a
+-- limited user leaves it limited (to fewer lists), never unlimited.
+CREATE TABLE users (
+    id          INTEGER PRIMARY KEY AUTOINCREMENT,
+    email       TEXT NOT NULL UNIQUE,           -- lower-case
+    role        TEXT NOT NULL CHECK (role IN ('admin', 'editor')),
+    all_lists   INTEGER NOT NULL DEFAULT 1,
+    password    TEXT NOT NULL DEFAULT '',       -- PHC argon2id string; '' = not set yet
+    lang        TEXT NOT NULL DEFAULT '',       -- console language chosen; '' = the browser's
+    created_at  INTEGER NOT NULL,
+    last_login  INTEGER,
+    password_at INTEGER                         -- when the password was last set
+);
+
+CREATE TABLE user_lists (
+    user_id INTEGER NOT NULL REFERENCES users(id) ON DELETE CASCADE,
+    list_id INTEGER NOT NULL REFERENCES lists(id) ON DELETE CASCADE,
+    PRIMARY KEY (user_id, list_id)
+) WITHOUT ROWID;
+
+-- Server-side sessions; the cookie holds a random id, the table its hash.
+CREATE TABLE sessions (
+    id_hash    BLOB PRIMARY KEY,
+    user_id    INTEGER NOT NULL REFERENCES users(id) ON DELETE CASCADE,
+    created_at INTEGER NOT NULL,
+    seen_at    INTEGER NOT NULL,
+    ip         TEXT NOT NULL DEFAULT '',
+    user_agent TEXT NOT NULL DEFAULT ''
+) WITHOUT ROWID;
+CREATE INDEX sessions_by_user ON sessions (user_id);
+
+-- One-time sign-in links (set a password); the link holds a random value,
+-- the table its hash.
+CREATE TABLE signin_links (
+    hash       BLOB PRIMARY KEY,
+    user_id    INTEGER NOT NULL REFERENCES users(id) ON DELETE CASCADE,
+    created_at INTEGER NOT NULL,
+    expires_at INTEGER NOT NULL,
+    used_at    INTEGER
+) WITHOUT ROWID;
+
+-- API tokens, stored as a hash; shown once when made.
+CREATE TABLE api_tokens (
+    id         INTEGER PRIMARY KEY AUTOINCREMENT,
+    name       TEXT NOT NULL UNIQUE,
+    hash       BLOB NOT NULL UNIQUE,
+    role       TEXT NOT NULL CHECK (role IN ('admin', 'editor')),
+    all_lists  INTEGER NOT NULL DEFAULT 1,
+    created_at INTEGER NOT NULL,
+    last_used  INTEGER
+);
+
+CREATE TABLE token_lists (
+    token_id INTEGER NOT NULL REFERENCES api_tokens(id) ON DELETE CASCADE,
+    list_id  INTEGER NOT NULL REFERENCES lists(id) ON DELETE CASCADE,
+    PRIMARY KEY (token_id, list_id)
+) WITHOUT ROWID;
+
+-- section: audit (package ops) ----------------------------------------------
+
+-- Every change a person or token makes. No foreign keys: the record
+-- outlives what it names. Never an erased reader's address: subscriber
+-- changes name the subscriber by id.
+CREATE TABLE audit_log (
+    id          INTEGER PRIMARY KEY,
+    at          INTEGER NOT NULL,
+    actor_kind  TEXT NOT NULL,              -- user | token | cli | system
+    actor       TEXT NOT NULL,              -- email, token name, or the OS user for the CLI
+    action      TEXT NOT NULL,              -- e.g. issue.import, article.update
+    object_kind TEXT NOT NULL DEFAULT '',
+    object_id   TEXT NOT NULL DEFAULT '',
+    list_id     INTEGER,
+    detail      TEXT NOT NULL DEFAULT '',   -- JSON
+    ip          TEXT NOT NULL DEFAULT ''
+);
+CREATE INDEX audit_by_list ON audit_log (list_id, id);
+
+-- Background work started from the console or the API (CSV import and
+-- export), with progress and a result document.
+CREATE TABLE jobs (
+    id          INTEGER PRIMARY KEY AUTOINCREMENT,
+    kind        TEXT NOT NULL,              -- import | export
+    list_id     INTEGER REFERENCES lists(id) ON DELETE CASCADE,
+    state       TEXT NOT NULL CHECK (state IN ('queued', 'running', 'done', 'failed')),
+    dry_run     INTEGER NOT NULL DEFAULT 0,
+    total       INTEGER NOT NULL DEFAULT 0, -- lines read so far (import) or rows (export)
+    done        INTEGER NOT NULL DEFAULT 0,
+    result      TEXT NOT NULL DEFAULT '',   -- JSON: counts and per-line errors
+    output      BLOB,                       -- export: the file
+    actor       TEXT NOT NULL DEFAULT '',
+    created_at  INTEGER NOT NULL,
+    finished_at INTEGER
+);
+
+-- section: sending settings (package mailer) ----------------------------------
+
+-- A list's own DKIM key: every process that sends the list's mail signs
+-- with it. The PEM lives here so that a database backup restores sending;
+-- it never leaves through exports, logs or the API.
+ALTER TABLE lists ADD COLUMN dkim_selector TEXT NOT NULL DEFAULT '';
+ALTER TABLE lists ADD COLUMN dkim_key TEXT NOT NULL DEFAULT '';
+
+-- section: tracking (package track) -------------------------------------------
+
+-- Engagement tracking per list: off | aggregate | individual.
+ALTER TABLE lists ADD COLUMN clicks TEXT NOT NULL DEFAULT 'aggregate' CHECK (clicks IN ('off', 'aggregate', 'individual'));
+ALTER TABLE lists ADD COLUMN opens TEXT NOT NULL DEFAULT 'off' CHECK (opens IN ('off', 'aggregate', 'individual'));
+ALTER TABLE lists ADD COLUMN activity_days INTEGER NOT NULL DEFAULT 180;

@@ -100,8 +100,18 @@ type List struct {
 	ReplyTo     string
 	Address     string // postal address shown in every mail
 	TemplateDir string // optional directory overriding templates/ by file name
-	CreatedAt   time.Time
-	Subscribers int // confirmed subscribers, filled by listings
+	// DKIMSelector and DKIMKey (PEM) are the list's own signing key; empty
+	// when the list uses the process-wide key. The key never leaves the
+	// database through exports, logs or the API.
+	DKIMSelector string
+	DKIMKey      string
+	// Clicks and Opens are the list's engagement tracking; ActivityDays how
+	// long per-person events are kept before they are folded into counts.
+	Clicks       Tracking
+	Opens        Tracking
+	ActivityDays int
+	CreatedAt    time.Time
+	Subscribers  int // confirmed subscribers, filled by listings
 }
 
 // Location is the list's time zone, UTC when unknown.
@@ -126,6 +136,24 @@ func (l *List) FromAddress() string {
 func (l *List) Domain() string {
 	a := l.FromAddress()
 	return strings.ToLower(a[strings.LastIndexByte(a, '@')+1:])
+}
+
+// Tracking is how a list counts clicks or opens.
+type Tracking string
+
+const (
+	TrackOff        Tracking = "off"        // links go straight to their targets; nothing is stored
+	TrackAggregate  Tracking = "aggregate"  // counts per issue, article, link and topic; no row names a person
+	TrackIndividual Tracking = "individual" // events per subscriber, shown in sub show and the GDPR export
+)
+
+// ParseTracking validates a tracking mode.
+func ParseTracking(s string) (Tracking, error) {
+	switch t := Tracking(strings.ToLower(strings.TrimSpace(s))); t {
+	case TrackOff, TrackAggregate, TrackIndividual:
+		return t, nil
+	}
+	return "", fmt.Errorf("tracking %q: want off, aggregate or individual", s)
 }
 
 // Topic is a subject area of a list that readers choose and articles carry.

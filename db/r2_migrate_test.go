@@ -3,6 +3,7 @@ package db
 import (
 	"context"
 	"errors"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -51,7 +52,7 @@ func TestForwardMigration(t *testing.T) {
 	}
 
 	withMigrations(t, broken)
-	if _, err := Open(ctx, path); err == nil || !strings.Contains(err.Error(), "migrate to version 2") {
+	if _, err := Open(ctx, path); err == nil || !strings.Contains(err.Error(), fmt.Sprintf("migrate to version %d", len(v1)+1)) {
 		t.Fatalf("broken migration: %v", err)
 	}
 	withMigrations(t, v1)

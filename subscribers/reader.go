@@ -227,8 +227,7 @@ func (s *Store) UnsubscribeAll(ctx context.Context, subID int64) (int, error) {
 // subscriptions each time would cost a scan of them (hundreds of
 // milliseconds at 100 000 subscribers).
 func (s *Store) PublicList(ctx context.Context, slug string) (*tidings.List, error) {
-	l, err := scanList(s.d.R.QueryRowContext(ctx, `SELECT l.id, l.slug, l.name, l.from_addr, l.lang, l.tz, l.reply_to, l.address,
-		l.template_dir, l.created_at, 0 FROM lists l WHERE l.slug = ?`, slug))
+	l, err := scanList(s.d.R.QueryRowContext(ctx, `SELECT `+listColumns+`, 0 FROM lists l WHERE l.slug = ?`, slug))
 	if err != nil {
 		return nil, listErr(slug, err)
 	}

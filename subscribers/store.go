@@ -166,6 +166,26 @@ func normaliseList(l *tidings.List) error {
 		}
 	}
 	l.Address = strings.TrimSpace(l.Address)
+	if l.Clicks == "" {
+		l.Clicks = tidings.TrackAggregate
+	}
+	if l.Opens == "" {
+		l.Opens = tidings.TrackOff
+	}
+	for what, t := range map[string]tidings.Tracking{"clicks": l.Clicks, "opens": l.Opens} {
+		if _, err := tidings.ParseTracking(string(t)); err != nil {
+			return invalidf("list %s: %s: %v", l.Slug, what, err)
+		}
+	}
+	if l.ActivityDays == 0 {
+		l.ActivityDays = 180
+	}
+	if l.ActivityDays < 1 || l.ActivityDays > 3650 {
+		return invalidf("list %s: activity days %d: want 1 to 3650", l.Slug, l.ActivityDays)
+	}
+	if (l.DKIMKey == "") != (l.DKIMSelector == "") {
+		return invalidf("list %s: a DKIM key needs a selector, and a selector a key", l.Slug)
+	}
 	l.TemplateDir = strings.TrimSpace(l.TemplateDir)
 	if l.TemplateDir != "" {
 		// Stored as given; checked now so a typo fails here, not at send time.
@@ -183,9 +203,11 @@ func (s *Store) CreateList(ctx context.Context, l *tidings.List) error {
 	}
 	l.CreatedAt = s.now().UTC().Truncate(time.Second)
 	return s.d.WriteTx(ctx, func(tx *sql.Tx) error {
-		res, err := tx.ExecContext(ctx, `INSERT INTO lists (slug, name, from_addr, lang, tz, reply_to, address, template_dir, created_at)
-			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-			l.Slug, l.Name, l.From, string(l.Lang), l.TZ, l.ReplyTo, l.Address, l.TemplateDir, db.Unix(l.CreatedAt))
+		res, err := tx.ExecContext(ctx, `INSERT INTO lists (slug, name, from_addr, lang, tz, reply_to, address, template_dir,
+			dkim_selector, dkim_key, clicks, opens, activity_days, created_at)
+			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+			l.Slug, l.Name, l.From, string(l.Lang), l.TZ, l.ReplyTo, l.Address, l.TemplateDir,
+			l.DKIMSelector, l.DKIMKey, string(l.Clicks), string(l.Opens), l.ActivityDays, db.Unix(l.CreatedAt))
 		if isUnique(err) {
 			return fmt.Errorf("list %s: %w", l.Slug, ErrExists)
 		}
@@ -211,8 +233,10 @@ func (s *Store) UpdateList(ctx context.Context, slug string, fn func(*tidings.Li
 		if err := normaliseList(l); err != nil {
 			return err
 		}
-		_, err = tx.ExecContext(ctx, `UPDATE lists SET slug = ?, name = ?, from_addr = ?, lang = ?, tz = ?, reply_to = ?, address = ?, template_dir = ?
-			WHERE id = ?`, l.Slug, l.Name, l.From, string(l.Lang), l.TZ, l.ReplyTo, l.Address, l.TemplateDir, l.ID)
+		_, err = tx.ExecContext(ctx, `UPDATE lists SET slug = ?, name = ?, from_addr = ?, lang = ?, tz = ?, reply_to = ?, address = ?, template_dir = ?,
+			dkim_selector = ?, dkim_key = ?, clicks = ?, opens = ?, activity_days = ?
+			WHERE id = ?`, l.Slug, l.Name, l.From, string(l.Lang), l.TZ, l.ReplyTo, l.Address, l.TemplateDir,
+			l.DKIMSelector, l.DKIMKey, string(l.Clicks), string(l.Opens), l.ActivityDays, l.ID)
 		if isUnique(err) {
 			return fmt.Errorf("list %s: %w", l.Slug, ErrExists)
 		}
@@ -223,7 +247,11 @@ func (s *Store) UpdateList(ctx context.Context, slug string, fn func(*tidings.Li
 	})
 }
 
-const listSelect = `SELECT l.id, l.slug, l.name, l.from_addr, l.lang, l.tz, l.reply_to, l.address, l.template_dir, l.created_at,
+// listColumns are the columns scanList reads, before the subscriber count.
+const listColumns = `l.id, l.slug, l.name, l.from_addr, l.lang, l.tz, l.reply_to, l.address, l.template_dir,
+	l.dkim_selector, l.dkim_key, l.clicks, l.opens, l.activity_days, l.created_at`
+
+const listSelect = `SELECT ` + listColumns + `,
 	(SELECT count(*) FROM subscriptions s WHERE s.list_id = l.id AND s.status = 'confirmed')
 	FROM lists l`
 
@@ -231,12 +259,14 @@ type scanner interface{ Scan(...any) error }
 
 func scanList(r scanner) (*tidings.List, error) {
 	var l tidings.List
-	var lang string
+	var lang, clicks, opens string
 	var created int64
-	if err := r.Scan(&l.ID, &l.Slug, &l.Name, &l.From, &lang, &l.TZ, &l.ReplyTo, &l.Address, &l.TemplateDir, &created, &l.Subscribers); err != nil {
+	if err := r.Scan(&l.ID, &l.Slug, &l.Name, &l.From, &lang, &l.TZ, &l.ReplyTo, &l.Address, &l.TemplateDir,
+		&l.DKIMSelector, &l.DKIMKey, &clicks, &opens, &l.ActivityDays, &created, &l.Subscribers); err != nil {
 		return nil, err
 	}
 	l.Lang = tidings.Lang(lang)
+	l.Clicks, l.Opens = tidings.Tracking(clicks), tidings.Tracking(opens)
 	l.CreatedAt = db.Time(created)
 	return &l, nil
 }
