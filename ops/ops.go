@@ -26,13 +26,13 @@ import (
 // Sentinel errors. Front ends map them to exit codes and HTTP statuses,
 // each in one place.
 var (
-	ErrNotFound        = errors.New("not found")             // 404, exit 1
-	ErrForbidden       = errors.New("forbidden")             // 403, exit 1
-	ErrInvalid         = errors.New("invalid input")         // 422, exit 2
-	ErrConflict        = errors.New("conflict")              // 409, exit 1
-	ErrUnauthenticated = errors.New("not signed in")         // 401
-	ErrRateLimited     = errors.New("too many attempts")     // 429 with Retry-After
-	ErrUnavailable     = errors.New("not available here")    // 503: e.g. no relay configured for test copies
+	ErrNotFound        = errors.New("not found")          // 404, exit 1
+	ErrForbidden       = errors.New("forbidden")          // 403, exit 1
+	ErrInvalid         = errors.New("invalid input")      // 422, exit 2
+	ErrConflict        = errors.New("conflict")           // 409, exit 1
+	ErrUnauthenticated = errors.New("not signed in")      // 401
+	ErrRateLimited     = errors.New("too many attempts")  // 429 with Retry-After
+	ErrUnavailable     = errors.New("not available here") // 503: e.g. no relay configured for test copies
 )
 
 // FieldError is bad input in one field: the API answers 422 naming it.
