@@ -1,0 +1,74 @@
+// Package report answers "how did this issue do?": deliveries, bounces,
+// complaints, unsubscribes, and opens and clicks counted apart for people
+// and machines, per article, topic and link. The CLI, the API and the
+// console share this one query layer (through package ops).
+package report
+
+import "time"
+
+// Report is one issue's figures; the JSON keys are CONTRACT.md's.
+type Report struct {
+	Issue        int64  `json:"issue"`
+	Number       int    `json:"number"`
+	Title        string `json:"title"`
+	List         string `json:"list"`
+	Recipients   int    `json:"recipients"`
+	Delivered    int    `json:"delivered"`
+	Bounced      int    `json:"bounced"`
+	BouncedHard  int    `json:"bounced_hard"`
+	BouncedSoft  int    `json:"bounced_soft"`
+	Complaints   int    `json:"complaints"`
+	Unsubscribed int    `json:"unsubscribed"`
+	Opens        Counts `json:"opens"`
+	Clicks       Counts `json:"clicks"`
+	// UniqueClickers is null unless the list tracks clicks individually.
+	UniqueClickers *int      `json:"unique_clickers"`
+	Articles       []Article `json:"articles"`
+	Topics         []Topic   `json:"topics"`
+	Links          []Link    `json:"links"`
+	// MachineReasons counts machine events by the rule that decided.
+	MachineReasons map[string]int `json:"machine_reasons"`
+	// Timeline is human clicks per hour over the first 48 hours.
+	Timeline []Point `json:"timeline"`
+	// ClicksTracking and OpensTracking are the list's modes when reported.
+	ClicksTracking string    `json:"clicks_tracking"`
+	OpensTracking  string    `json:"opens_tracking"`
+	SentAt         time.Time `json:"sent_at"`
+}
+
+// Counts splits events into people's and machines'.
+type Counts struct {
+	Total   int `json:"total"`
+	Human   int `json:"human"`
+	Machine int `json:"machine"`
+}
+
+// Article is one article's reach and human clicks.
+type Article struct {
+	Position    int    `json:"position"`
+	Title       string `json:"title"`
+	Recipients  int    `json:"recipients"`
+	ClicksHuman int    `json:"clicks_human"`
+}
+
+// Topic is one topic's reach and human clicks (on articles of the topic).
+type Topic struct {
+	Slug        string `json:"slug"`
+	Name        string `json:"name"`
+	Recipients  int    `json:"recipients"`
+	ClicksHuman int    `json:"clicks_human"`
+}
+
+// Link is one link's clicks.
+type Link struct {
+	URL           string `json:"url"`
+	Position      int    `json:"position"`
+	ClicksHuman   int    `json:"clicks_human"`
+	ClicksMachine int    `json:"clicks_machine"`
+}
+
+// Point is one bucket of the timeline.
+type Point struct {
+	At    time.Time `json:"at"`
+	Human int       `json:"human"`
+}
