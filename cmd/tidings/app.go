@@ -10,6 +10,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/tidings/tidings/db"
+	"github.com/tidings/tidings/ops"
 )
 
 // App carries what every command needs: streams, environment, the clock
@@ -24,6 +25,7 @@ type App struct {
 	cfg     Config
 	db      *db.DB
 	inbound *inboundOptions // serve's inbound-mail flags, when serve is built
+	opsSvc  *ops.Service    // the operations layer, built once by a.ops
 }
 
 // NewApp makes an App reading configuration through getenv.
@@ -49,6 +51,7 @@ func (a *App) close() {
 	if a.db != nil {
 		a.db.Close()
 		a.db = nil
+		a.opsSvc = nil
 	}
 }
 
