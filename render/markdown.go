@@ -13,26 +13,85 @@ import (
 	"github.com/yuin/goldmark/ast"
 	"github.com/yuin/goldmark/extension"
 	east "github.com/yuin/goldmark/extension/ast"
+	"github.com/yuin/goldmark/parser"
 	"github.com/yuin/goldmark/text"
+	"github.com/yuin/goldmark/util"
 )
 
 // md is the one Markdown dialect of every issue: CommonMark plus GFM
-// tables, strikethrough and bare-URL links, with the CJK extension so a
-// line break inside Chinese text is dropped (not turned into a stray
-// space) and "\ " can stand for a visible space. Raw HTML in the source is
-// never passed through: goldmark drops it unless html.WithUnsafe is given,
-// and it also empties javascript: and similar link destinations.
+// tables, strikethrough and bare-URL links, with the CJK extension so that
+// "\ " can stand for a visible space. A soft line break between two East
+// Asian characters is dropped (softBreaks), and every other one stays a
+// space. Raw HTML in the source is never passed through: goldmark drops it
+// unless html.WithUnsafe is given, and it also empties javascript: and
+// similar link destinations.
+//
+// goldmark's own EastAsianLineBreaksCSS3Draft is not used: it also drops
+// the break after ASCII punctuation, so a hard-wrapped English paragraph
+// read "published in 2024.The next line" in the HTML part.
 var md = goldmark.New(
 	goldmark.WithExtensions(
 		extension.Table,
 		extension.Strikethrough,
 		extension.Linkify,
-		extension.NewCJK(
-			extension.WithEastAsianLineBreaks(extension.EastAsianLineBreaksCSS3Draft),
-			extension.WithEscapedSpace(),
-		),
+		extension.NewCJK(extension.WithEscapedSpace()),
 	),
+	goldmark.WithParserOptions(parser.WithASTTransformers(util.Prioritized(softBreaks{}, 1000))),
 )
+
+// softBreaks removes the soft line breaks that sit between two East Asian
+// wide characters, in the tree both the HTML and the text renderings are
+// made from, so that they agree: 中文\n中文 → 中文中文, and a break
+// with a Latin character or any ASCII punctuation on either side stays a
+// space.
+type softBreaks struct{}
+
+func (softBreaks) Transform(root *ast.Document, r text.Reader, _ parser.Context) {
+	src := r.Source()
+	_ = ast.Walk(root, func(n ast.Node, entering bool) (ast.WalkStatus, error) {
+		t, ok := n.(*ast.Text)
+		if !entering || !ok || !t.SoftLineBreak() {
+			return ast.WalkContinue, nil
+		}
+		if wideBoundary(textBefore(t, src), nextText(t), src) {
+			t.SetSoftLineBreak(false)
+		}
+		return ast.WalkContinue, nil
+	})
+}
+
+// textBefore is the text that ends at t's soft break: t's own, or, when t
+// is empty (a break right after *emphasis*), the last text of the
+// sibling before it.
+func textBefore(t *ast.Text, src []byte) string {
+	if v := t.Value(src); len(v) > 0 {
+		return string(v)
+	}
+	for n := t.PreviousSibling(); n != nil; n = n.LastChild() {
+		switch p := n.(type) {
+		case *ast.Text:
+			return string(p.Value(src))
+		case *ast.String:
+			return string(p.Value)
+		}
+	}
+	return ""
+}
+
+// nextText is the node whose first character follows t's soft break: its
+// next sibling, or the first sibling after the closing of t's inline
+// parents (a break at the end of *emphasis*).
+func nextText(t ast.Node) ast.Node {
+	for n := t; n != nil; n = n.Parent() {
+		if next := n.NextSibling(); next != nil {
+			return next
+		}
+		if n.Parent() == nil || n.Parent().Type() == ast.TypeBlock {
+			return nil
+		}
+	}
+	return nil
+}
 
 // doc is one parsed piece of Markdown (an article body, the masthead, the
 // introduction or the colophon), kept so that both the HTML and the text
@@ -217,9 +276,9 @@ func (w *textWriter) inlines(b *strings.Builder, parent ast.Node, src []byte) {
 			case n.HardLineBreak():
 				b.WriteByte('\n')
 			case n.SoftLineBreak():
-				if !wideBoundary(b.String(), n.NextSibling(), src) {
-					b.WriteByte(' ')
-				}
+				// softBreaks already removed the breaks between East
+				// Asian characters; the rest read as a space.
+				b.WriteByte(' ')
 			}
 		case *ast.String:
 			b.Write(n.Value)
@@ -253,16 +312,25 @@ func (w *textWriter) inlines(b *strings.Builder, parent ast.Node, src []byte) {
 
 // wideBoundary reports whether a soft line break sits between two East
 // Asian wide characters (or wide punctuation), where it must vanish.
+// Hangul is wide but written with spaces between words, so a break next to
+// it stays a space.
 func wideBoundary(before string, next ast.Node, src []byte) bool {
 	r, _ := utf8.DecodeLastRuneInString(before)
-	if !isWide(r) {
+	if !isWide(r) || unicode.Is(unicode.Hangul, r) {
 		return false
 	}
 	for n := next; n != nil; n = n.FirstChild() {
-		if t, ok := n.(*ast.Text); ok {
-			r, _ := utf8.DecodeRune(t.Value(src))
-			return isWide(r)
+		var v []byte
+		switch t := n.(type) {
+		case *ast.Text:
+			v = t.Value(src)
+		case *ast.String:
+			v = t.Value
+		default:
+			continue
 		}
+		r, _ := utf8.DecodeRune(v)
+		return isWide(r) && !unicode.Is(unicode.Hangul, r)
 	}
 	return false
 }

@@ -104,6 +104,7 @@ func enTopics() []tidings.Topic {
 func enIssue() *tidings.Issue {
 	return &tidings.Issue{ID: 9, ListID: 7, Number: 3, Title: "Lab Weekly", Date: "2024-07-12",
 		Masthead: "Notes from the bench, every Friday.",
+		Intro:    "Three papers this week, all\npublished in 2024.\nThe first one is about *tables*\nand models.",
 		Footer:   "Edited by *Ada*. Write to us at <mailto:weekly@lab.example.com>.",
 		Articles: []tidings.Article{
 			{Position: 1, Title: "Small models, big tables", Topics: []string{"ai"}, Body: "We compared [three models](https://example.com/models?a=1&b=2) on tabular data.\n\n| model | score |\n| --- | --- |\n| tiny | 0.81 |\n| base | 0.86 |\n\nThe long tail of this sentence keeps going so that the plain-text alternative has to wrap it at seventy-eight columns, as mail readers expect."},
