@@ -319,3 +319,67 @@ ALTER TABLE lists ADD COLUMN dkim_key TEXT NOT NULL DEFAULT '';
 ALTER TABLE lists ADD COLUMN clicks TEXT NOT NULL DEFAULT 'aggregate' CHECK (clicks IN ('off', 'aggregate', 'individual'));
 ALTER TABLE lists ADD COLUMN opens TEXT NOT NULL DEFAULT 'off' CHECK (opens IN ('off', 'aggregate', 'individual'));
 ALTER TABLE lists ADD COLUMN activity_days INTEGER NOT NULL DEFAULT 180;
+
+-- How it is stored. Every event (click, open, honeypot fetch) is classified
+-- human or machine in memory, held a few minutes so a later event of the
+-- same message can re-classify it, and then counted ONCE in track_counts,
+-- whatever the list's mode. In `individual` mode the event is ALSO written
+-- to track_events with the subscriber; those rows are deleted after the
+-- list's activity_days (they are already counted, so the aggregates keep
+-- them) and by `sub delete` (ON DELETE CASCADE). In `aggregate` mode no
+-- row names a person: the topic set comes from the signed token.
+
+-- The http(s) links of an issue's articles, numbered as rendering numbers
+-- them; written when the issue is sent (or at its first click).
+CREATE TABLE track_links (
+    issue_id INTEGER NOT NULL REFERENCES issues(id) ON DELETE CASCADE,
+    position INTEGER NOT NULL,   -- the article's position (articles.position, 1-based)
+    link     INTEGER NOT NULL,   -- 1-based index of the link within the article, in document order
+    url      TEXT NOT NULL,      -- the original target, as written in the Markdown
+    PRIMARY KEY (issue_id, position, link)
+) WITHOUT ROWID;
+
+-- The meaning of the bits of a topic set: bit `bit` of a token's topic set
+-- is topic topic_id. Snapshot of the list's topics (ordered by id, at most
+-- 64) when the issue was rendered, so later topic changes do not shift it.
+CREATE TABLE track_topics (
+    issue_id INTEGER NOT NULL REFERENCES issues(id) ON DELETE CASCADE,
+    bit      INTEGER NOT NULL,   -- 0..63
+    topic_id INTEGER NOT NULL,   -- topics.id (no FK: the figure outlives a deleted topic)
+    PRIMARY KEY (issue_id, bit)
+) WITHOUT ROWID;
+
+-- Aggregate counters: one row per (issue, kind, article, link, topic set,
+-- verdict, reason, hour). Sum over hour for totals; hour buckets give the
+-- 48-hour chart. Never names a person.
+CREATE TABLE track_counts (
+    issue_id  INTEGER NOT NULL REFERENCES issues(id) ON DELETE CASCADE,
+    kind      TEXT NOT NULL CHECK (kind IN ('click', 'open')),
+    position  INTEGER NOT NULL,  -- article position; 0 for opens and for the honeypot link
+    link      INTEGER NOT NULL,  -- track_links.link; 0 for opens and for the honeypot link
+    topic_set INTEGER NOT NULL,  -- bitmask over track_topics.bit of the reader's topics (all topics: every bit)
+    verdict   TEXT NOT NULL CHECK (verdict IN ('human', 'machine')),
+    reason    TEXT NOT NULL,     -- the rule that decided: '' (human, no rule), 'gmail_proxy' (human open via Gmail's proxy),
+                                 -- machine: 'head', 'user_agent', 'scan_window', 'honeypot', 'burst', 'apple_proxy', 'image_proxy'
+    hour      INTEGER NOT NULL,  -- start of the event's hour (Unix seconds, multiple of 3600)
+    n         INTEGER NOT NULL,  -- number of events
+    PRIMARY KEY (issue_id, kind, position, link, topic_set, verdict, reason, hour)
+) WITHOUT ROWID;
+
+-- Per-person events, `individual` mode only (clicks and opens each by their
+-- own mode). Machine events are kept too (with their verdict) so the
+-- person's row count matches the aggregates; `sub show` lists human ones.
+CREATE TABLE track_events (
+    id            INTEGER PRIMARY KEY,
+    subscriber_id INTEGER NOT NULL REFERENCES subscribers(id) ON DELETE CASCADE,
+    issue_id      INTEGER NOT NULL REFERENCES issues(id) ON DELETE CASCADE,
+    kind          TEXT NOT NULL CHECK (kind IN ('click', 'open')),
+    position      INTEGER NOT NULL,  -- as in track_counts
+    link          INTEGER NOT NULL,  -- as in track_counts
+    verdict       TEXT NOT NULL CHECK (verdict IN ('human', 'machine')),
+    reason        TEXT NOT NULL,     -- as in track_counts
+    at            INTEGER NOT NULL   -- when the request came (Unix seconds)
+);
+CREATE INDEX track_events_by_subscriber ON track_events (subscriber_id, at);
+CREATE INDEX track_events_by_issue ON track_events (issue_id, kind, verdict, subscriber_id);
+CREATE INDEX track_events_by_at ON track_events (at);
