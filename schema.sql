@@ -383,3 +383,41 @@ CREATE TABLE track_events (
 CREATE INDEX track_events_by_subscriber ON track_events (subscriber_id, at);
 CREATE INDEX track_events_by_issue ON track_events (issue_id, kind, verdict, subscriber_id);
 CREATE INDEX track_events_by_at ON track_events (at);
+
+-- section: subscriber history (package ops) -----------------------------------
+
+-- A person's history on a list beyond what subscriptions holds now. Status
+-- changes are written by a trigger, so every path counts alike (the web
+-- form, confirmation and unsubscribe links, bounces, imports, the console);
+-- topic changes made through ops are written by ops. No address: the
+-- person is subscriber_id, and the rows go with them when they are erased.
+CREATE TABLE subscription_events (
+    id            INTEGER PRIMARY KEY,
+    subscriber_id INTEGER NOT NULL REFERENCES subscribers(id) ON DELETE CASCADE,
+    list_id       INTEGER NOT NULL REFERENCES lists(id) ON DELETE CASCADE,
+    at            INTEGER NOT NULL,
+    kind          TEXT NOT NULL,              -- the new status, or 'topics'
+    detail        TEXT NOT NULL DEFAULT ''    -- status: the status before; topics: the new choice
+);
+CREATE INDEX subscription_events_by_subscriber ON subscription_events (subscriber_id, at);
+
+CREATE TRIGGER subscription_status_event AFTER UPDATE OF status ON subscriptions
+WHEN old.status <> new.status
+BEGIN
+    INSERT INTO subscription_events (subscriber_id, list_id, at, kind, detail)
+    VALUES (new.subscriber_id, new.list_id,
+            CASE WHEN new.updated_at <> old.updated_at THEN new.updated_at ELSE CAST(strftime('%s', 'now') AS INTEGER) END,
+            new.status, old.status);
+END;
+
+-- Bounces and complaints of a list, newest first, by keyset (at, id).
+CREATE INDEX bounces_by_list ON bounces (list_id, at);
+CREATE INDEX bounces_by_at ON bounces (at);
+
+-- Import and export jobs run in a goroutine of the process that started
+-- them; owner names that process and beat_at is its last sign of life, so
+-- a job left running by a dead process is found and marked failed.
+ALTER TABLE jobs ADD COLUMN owner TEXT NOT NULL DEFAULT '';
+ALTER TABLE jobs ADD COLUMN beat_at INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE jobs ADD COLUMN format TEXT NOT NULL DEFAULT '';
+CREATE INDEX jobs_by_state ON jobs (state);
