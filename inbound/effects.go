@@ -6,8 +6,10 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"time"
 
 	"github.com/tidings/tidings"
+	"github.com/tidings/tidings/bounce"
 	"github.com/tidings/tidings/db"
 	"github.com/tidings/tidings/token"
 )
@@ -132,10 +134,6 @@ func (p *Processor) bounce(ctx context.Context, env Envelope, c token.Claims, b 
 		if err != nil {
 			return err
 		}
-		if _, err := tx.ExecContext(ctx, `INSERT INTO bounces (subscriber_id, list_id, issue_id, kind, code, diagnostic, source, at)
-			VALUES (?, ?, ?, ?, ?, ?, ?, ?)`, c.SubscriberID, c.ListID, issue, b.kind, b.code, b.diagnostic, env.Source+"/"+b.source, now); err != nil {
-			return fmt.Errorf("record bounce: %w", err)
-		}
 		// The delivery row records the bounce: a hard one ends it as
 		// bounced (fail_kind recipient, as the mailer writes a hard
 		// bounce at send time); a soft one is noted on it and leaves its
@@ -155,30 +153,21 @@ func (p *Processor) bounce(ctx context.Context, env Envelope, c token.Claims, b 
 				return fmt.Errorf("note soft bounce on delivery: %w", err)
 			}
 		}
-		var n, limit int
-		if b.kind == KindHard {
-			limit = rules.HardLimit
-			err = tx.QueryRowContext(ctx, "SELECT count(*) FROM bounces WHERE subscriber_id = ? AND list_id = ? AND kind = 'hard'",
-				c.SubscriberID, c.ListID).Scan(&n)
-		} else {
-			limit = rules.SoftLimit
-			err = tx.QueryRowContext(ctx, "SELECT count(*) FROM bounces WHERE subscriber_id = ? AND list_id = ? AND kind = 'soft' AND at > ?",
-				c.SubscriberID, c.ListID, now-int64(rules.SoftWindow.Seconds())).Scan(&n)
+		// One count whatever told us of the bounce: the mailer records the
+		// refusals it sees at send time through the same rule.
+		var issueID int64
+		if issue.Valid {
+			issueID = issue.Int64
 		}
+		o, err := bounce.Record(ctx, tx, bounce.Event{SubscriberID: c.SubscriberID, ListID: c.ListID, IssueID: issueID,
+			Kind: b.kind, Code: b.code, Diagnostic: b.diagnostic, Source: env.Source + "/" + b.source, At: time.Unix(now, 0)}, rules)
 		if err != nil {
-			return fmt.Errorf("count bounces: %w", err)
+			return err
 		}
-		if n < limit {
-			res.Reason = fmt.Sprintf("%d of %d %s bounces", n, limit, b.kind)
-			return nil
+		if o.Count < o.Limit {
+			res.Reason = fmt.Sprintf("%d of %d %s bounces", o.Count, o.Limit, b.kind)
 		}
-		r, err := tx.ExecContext(ctx, "UPDATE subscriptions SET status = 'bounced', updated_at = ? WHERE list_id = ? AND subscriber_id = ? AND status IN "+activeStatuses,
-			now, c.ListID, c.SubscriberID)
-		if err != nil {
-			return fmt.Errorf("mark subscription bounced: %w", err)
-		}
-		k, _ := r.RowsAffected()
-		res.Changed = k > 0
+		res.Changed = o.Marked
 		return nil
 	})
 	if err != nil {

@@ -30,6 +30,7 @@ import (
 	"time"
 
 	"github.com/tidings/tidings"
+	"github.com/tidings/tidings/bounce"
 	"github.com/tidings/tidings/db"
 	"github.com/tidings/tidings/token"
 )
@@ -72,15 +73,12 @@ type MailSender interface {
 	SendMail(ctx context.Context, from string, to []string, msg []byte) error
 }
 
-// Rules decide when bounces take a reader off a list.
-type Rules struct {
-	HardLimit  int           // hard bounces before the subscription is marked bounced; default 1
-	SoftLimit  int           // soft bounces within SoftWindow before it is; default 3
-	SoftWindow time.Duration // default 30 days
-}
+// Rules decide when bounces take a reader off a list: the one rule of
+// package bounce, shared with the mailer.
+type Rules = bounce.Rules
 
 // DefaultRules: one hard bounce, or three soft bounces in 30 days.
-var DefaultRules = Rules{HardLimit: 1, SoftLimit: 3, SoftWindow: 30 * 24 * time.Hour}
+var DefaultRules = bounce.DefaultRules
 
 // Config wires a Processor.
 type Config struct {
@@ -145,15 +143,7 @@ func New(cfg Config) (*Processor, error) {
 	if cfg.DB == nil || cfg.Signer == nil || cfg.Directory == nil {
 		return nil, fmt.Errorf("inbound: DB, Signer and Directory are required")
 	}
-	if cfg.Rules.HardLimit <= 0 {
-		cfg.Rules.HardLimit = DefaultRules.HardLimit
-	}
-	if cfg.Rules.SoftLimit <= 0 {
-		cfg.Rules.SoftLimit = DefaultRules.SoftLimit
-	}
-	if cfg.Rules.SoftWindow <= 0 {
-		cfg.Rules.SoftWindow = DefaultRules.SoftWindow
-	}
+	cfg.Rules = cfg.Rules.WithDefaults()
 	if cfg.ReplyLimit <= 0 {
 		cfg.ReplyLimit = 3
 	}

@@ -113,6 +113,8 @@ type Config struct {
 	Backoff         time.Duration // delay before the first retry, doubled each time; default 1 min
 	MaxBackoff      time.Duration // default 1 h
 	BounceLimit     int           // hard bounces that mark a subscription bounced; default 1
+	SoftLimit       int           // soft bounces within SoftWindow that mark it bounced; default 3, as inbound mail
+	SoftWindow      time.Duration // default 30 days
 	MessagesPerConn int           // reconnect after this many; default 500
 	BreakerFailures int           // consecutive connection failures that take a relay out; default 3
 	Cooldown        time.Duration // how long a relay stays out; default 1 min

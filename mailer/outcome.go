@@ -7,6 +7,7 @@ import (
 	"database/sql"
 
 	"github.com/tidings/tidings"
+	"github.com/tidings/tidings/bounce"
 )
 
 // failed records a failed try: retry, final failure or hard bounce.
@@ -44,10 +45,23 @@ func (r *run) failed(j job, v verdict) {
 			if err := r.st.fail(tx, id, tidings.DeliveryBounced, KindRecipient, v.reply, reply); err != nil {
 				return err
 			}
-			return r.st.hardBounce(tx, id, v.enhanced, v.reply, e.cfg.BounceLimit)
+			return r.st.bounce(tx, id, bounce.Hard, v.enhanced, v.reply, e.bounceRules())
 		})
 		r.counts.bounced.Add(1)
 		ev.Kind = EventBounced
+	case KindPermanent:
+		// A refusal of this reader's copy that does not say the mailbox
+		// is gone (552 5.2.2 mailbox full, 550 5.7.1 policy): the delivery
+		// failed, and it counts as a soft bounce, as the same code in a
+		// DSN does.
+		r.record(id, func(tx *sql.Tx) error {
+			if err := r.st.fail(tx, id, tidings.DeliveryFailed, v.kind, v.reply, reply); err != nil {
+				return err
+			}
+			return r.st.bounce(tx, id, bounce.Soft, v.enhanced, v.reply, e.bounceRules())
+		})
+		r.counts.failed.Add(1)
+		ev.Kind = EventFailed
 	default:
 		r.record(id, func(tx *sql.Tx) error { return r.st.fail(tx, id, tidings.DeliveryFailed, v.kind, v.reply, reply) })
 		r.counts.failed.Add(1)
@@ -55,6 +69,11 @@ func (r *run) failed(j job, v verdict) {
 	}
 	e.cfg.Logger.Debug("delivery failed", "issue", r.camp.IssueID, "subscriber", id, "kind", v.kind, "reply", v.reply)
 	e.observe(ev)
+}
+
+// bounceRules are the thresholds of package bounce this engine applies.
+func (e *Engine) bounceRules() bounce.Rules {
+	return bounce.Rules{HardLimit: e.cfg.BounceLimit, SoftLimit: e.cfg.SoftLimit, SoftWindow: e.cfg.SoftWindow}
 }
 
 // record queues an outcome; the row stops being held once it is written.

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/tidings/tidings"
+	"github.com/tidings/tidings/bounce"
 	"github.com/tidings/tidings/db"
 )
 
@@ -258,26 +259,12 @@ func (s *logStore) renew(tx *sql.Tx, ids []int64) error {
 	return nil
 }
 
-// hardBounce records a recipient-naming permanent failure in bounces and
-// marks the subscription bounced once it has limit hard bounces.
-func (s *logStore) hardBounce(tx *sql.Tx, id int64, code, diag string, limit int) error {
-	now := s.unix()
-	if _, err := tx.Exec(`INSERT INTO bounces (subscriber_id, list_id, issue_id, kind, code, diagnostic, source, at)
-		VALUES (?, ?, ?, 'hard', ?, ?, 'smtp', ?)`, id, s.listID, s.issueID, code, clip(diag), now); err != nil {
-		return err
-	}
-	var n int
-	if err := tx.QueryRow(`SELECT count(*) FROM bounces WHERE subscriber_id = ? AND list_id = ? AND kind = 'hard'`,
-		id, s.listID).Scan(&n); err != nil {
-		return err
-	}
-	if n >= limit {
-		if _, err := tx.Exec(`UPDATE subscriptions SET status = 'bounced', updated_at = ?
-			WHERE list_id = ? AND subscriber_id = ? AND status = 'confirmed'`, now, s.listID, id); err != nil {
-			return err
-		}
-	}
-	return nil
+// bounce records a refusal of this reader's copy through the one rule of
+// package bounce, in the outcome's own transaction.
+func (s *logStore) bounce(tx *sql.Tx, id int64, kind, code, diag string, rules bounce.Rules) error {
+	_, err := bounce.Record(context.Background(), tx, bounce.Event{SubscriberID: id, ListID: s.listID, IssueID: s.issueID,
+		Kind: kind, Code: code, Diagnostic: diag, Source: "smtp", At: time.Unix(s.unix(), 0)}, rules)
+	return err
 }
 
 // remaining counts deliveries not yet final, and the earliest time one

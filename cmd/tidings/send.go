@@ -200,6 +200,11 @@ func (a *App) sendConfig() (mailer.Config, error) {
 	if a.inbound != nil && a.inbound.flags.Changed("hard-bounces") {
 		cfg.BounceLimit = a.inbound.hardBounces
 	}
+	if a.inbound != nil {
+		// --soft-bounces/--soft-bounce-window likewise (their defaults are
+		// package bounce's, which the engine applies without serve).
+		cfg.SoftLimit, cfg.SoftWindow = a.inbound.softBounces, a.inbound.softWindow
+	}
 	return cfg, nil
 }
 
