@@ -313,6 +313,14 @@ CREATE TABLE jobs (
 ALTER TABLE lists ADD COLUMN dkim_selector TEXT NOT NULL DEFAULT '';
 ALTER TABLE lists ADD COLUMN dkim_key TEXT NOT NULL DEFAULT '';
 
+-- The settings a send goes out with (JSON: redacted relay URLs, DKIM key
+-- reference, rate, concurrency; never a password or a key), recorded when
+-- it starts, and their fingerprint: a process claims rows of the send only
+-- while its own settings have this fingerprint, so no send is carried out
+-- partly with another process's relays or key. '' = not recorded yet.
+ALTER TABLE sends ADD COLUMN settings TEXT NOT NULL DEFAULT '';
+ALTER TABLE sends ADD COLUMN settings_fp TEXT NOT NULL DEFAULT '';
+
 -- section: tracking (package track) -------------------------------------------
 
 -- Engagement tracking per list: off | aggregate | individual.

@@ -6,8 +6,10 @@ import (
 	"crypto/ed25519"
 	"crypto/rand"
 	"crypto/rsa"
+	"crypto/sha256"
 	"crypto/x509"
 	"encoding/base64"
+	"encoding/hex"
 	"encoding/pem"
 	"errors"
 	"fmt"
@@ -26,9 +28,59 @@ var ErrBadKey = errors.New("bad dkim key")
 // listed, which stops anyone from adding it later without breaking the
 // signature.
 var SignedHeaders = []string{
-	"From", "To", "Subject", "Date", "Message-ID", "List-Id",
+	"From", "To", "Subject", "Reply-To", "Date", "Message-ID", "List-Id",
 	"List-Unsubscribe", "List-Unsubscribe-Post", "Feedback-ID",
 	"MIME-Version", "Content-Type",
+}
+
+// OverSigned are the fields listed in h= once more than they occur
+// (RFC 6376 §8.15): a verifier takes instances from the bottom up, so
+// without the extra entry a second Subject or List-Unsubscribe prepended
+// above the signed one would still verify, and many mail readers show the
+// top one.
+var OverSigned = []string{
+	"From", "Subject", "To", "Reply-To",
+	"List-Unsubscribe", "List-Unsubscribe-Post", "List-Id",
+}
+
+// headerKeys is h= for msg: each of SignedHeaders as often as it occurs
+// (at least once), the OverSigned ones once more.
+func headerKeys(msg []byte) []string {
+	count := map[string]int{}
+	for len(msg) > 0 {
+		i := bytes.IndexByte(msg, '\n')
+		line := msg
+		if i >= 0 {
+			line, msg = msg[:i], msg[i+1:]
+		} else {
+			msg = nil
+		}
+		line = bytes.TrimSuffix(line, []byte("\r"))
+		if len(line) == 0 {
+			break // end of the header
+		}
+		if line[0] == ' ' || line[0] == '\t' {
+			continue // folded continuation
+		}
+		if c := bytes.IndexByte(line, ':'); c > 0 {
+			count[strings.ToLower(string(bytes.TrimSpace(line[:c])))]++
+		}
+	}
+	over := map[string]bool{}
+	for _, h := range OverSigned {
+		over[h] = true
+	}
+	var keys []string
+	for _, h := range SignedHeaders {
+		n := max(count[strings.ToLower(h)], 1)
+		if over[h] {
+			n = count[strings.ToLower(h)] + 1
+		}
+		for range n {
+			keys = append(keys, h)
+		}
+	}
+	return keys
 }
 
 // DKIM signs outgoing mail. go-mail's own signer breaks long h= tags
@@ -55,6 +107,33 @@ func LoadDKIM(path, selector string) (*DKIM, error) {
 		return nil, fmt.Errorf("%s: %w", path, err)
 	}
 	return &DKIM{Selector: selector, Signer: k}, nil
+}
+
+// ListDKIM is a list's own key as stored in the database (PEM text and
+// selector); nil, nil when the list has none.
+func ListDKIM(selector, pemKey string) (*DKIM, error) {
+	if pemKey == "" && selector == "" {
+		return nil, nil
+	}
+	if selector == "" || pemKey == "" {
+		return nil, fmt.Errorf("%w: a list's DKIM key needs both a key and a selector", ErrBadKey)
+	}
+	k, err := ParseDKIMKey([]byte(pemKey))
+	if err != nil {
+		return nil, err
+	}
+	return &DKIM{Selector: selector, Signer: k}, nil
+}
+
+// Fingerprint names the key without revealing it: "sha256:" and the
+// first 16 hex digits of the hash of the public key's DER encoding.
+func (k *DKIM) Fingerprint() string {
+	der, err := x509.MarshalPKIXPublicKey(k.Signer.Public())
+	if err != nil {
+		return "sha256:?"
+	}
+	sum := sha256.Sum256(der)
+	return "sha256:" + hex.EncodeToString(sum[:8])
 }
 
 // ParseDKIMKey decodes a PEM private key for DKIM: RSA (at least 1024
@@ -160,7 +239,7 @@ func (k *DKIM) sign(dst *bytes.Buffer, msg []byte, domain string) error {
 		Signer:                 k.Signer,
 		HeaderCanonicalization: dkim.CanonicalizationRelaxed,
 		BodyCanonicalization:   dkim.CanonicalizationRelaxed,
-		HeaderKeys:             SignedHeaders,
+		HeaderKeys:             headerKeys(msg),
 	})
 	if err != nil {
 		return fmt.Errorf("dkim: %w", err)

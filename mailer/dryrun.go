@@ -90,7 +90,7 @@ func (e *Engine) SendTest(ctx context.Context, issueID int64, addr string, rc *t
 	if err != nil {
 		return "", fmt.Errorf("compose test message: %w", err)
 	}
-	dk := e.cfg.DKIM
+	dk, _ := e.keyFor(camp)
 	if dk != nil && dk.Domain == "" {
 		c := *dk
 		c.Domain = camp.Domain

@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -60,6 +61,8 @@ type Campaign struct {
 	List     string // slug, for logs and metrics
 	Domain   string // the From domain: DKIM d= unless the key names one
 	Composer Composer
+	// DKIM is the list's own key; nil: the process's (Config.DKIM).
+	DKIM *DKIM
 }
 
 // Campaigns prepares an issue for sending (cmd: issues + subscribers + render).
@@ -186,6 +189,9 @@ type Engine struct {
 	pool   *pool
 	global *rate.Limiter
 	obs    atomic.Pointer[Observer]
+
+	keyMu      sync.Mutex
+	keyDomains map[string]bool // From domains the process key signed, to warn once
 }
 
 // SetObserver replaces Config.Observer, for callers that get the engine
@@ -227,6 +233,10 @@ type SendOptions struct {
 	RetryFailed bool
 	// Progress, when set, is called about four times a second and once at the end.
 	Progress func(Counts)
+	// AdoptSettings lets this process's settings replace the ones the
+	// send was started with, when no other process is sending it: an
+	// operator's explicit command (tidings send) does; a daemon never.
+	AdoptSettings bool
 }
 
 // Report is how a send ended.
@@ -258,9 +268,11 @@ func (e *Engine) Send(ctx context.Context, issueID int64, o SendOptions) (Report
 	if err != nil {
 		return rep, err
 	}
-	if err := e.prepare(ctx, camp, o.RetryFailed); err != nil {
+	ours := e.settingsFor(camp)
+	if err := e.prepare(ctx, camp, ours, o); err != nil {
 		return rep, err
 	}
+	e.noteProcessKey(camp)
 	e.pool.reset()
 	if err := e.countHourly(ctx); err != nil {
 		return rep, err
@@ -270,7 +282,7 @@ func (e *Engine) Send(ctx context.Context, issueID int64, o SendOptions) (Report
 		camp: camp,
 		opts: o,
 		st: &logStore{d: e.deps.DB, issueID: issueID, listID: camp.ListID, owner: e.cfg.Owner,
-			ttl: e.cfg.LeaseTTL, now: e.cfg.Now},
+			ttl: e.cfg.LeaseTTL, now: e.cfg.Now, fp: ours.Fingerprint()},
 		held: map[int64]bool{},
 	}
 	return r.run(ctx)

@@ -12,8 +12,12 @@ import (
 	"github.com/tidings/tidings"
 )
 
-// prepare creates or resumes the send's row and its delivery log.
-func (e *Engine) prepare(ctx context.Context, camp *Campaign, retryFailed bool) error {
+// prepare creates or resumes the send's row and its delivery log. The
+// settings ours are recorded when the send starts; a resumed send with
+// other recorded settings is refused (SettingsError) unless o says to
+// adopt ours and no other process sends it now.
+func (e *Engine) prepare(ctx context.Context, camp *Campaign, ours Settings, o SendOptions) error {
+	retryFailed := o.RetryFailed
 	d := e.deps.DB
 	now := e.cfg.Now().Unix()
 	var state string
@@ -37,15 +41,30 @@ func (e *Engine) prepare(ctx context.Context, camp *Campaign, retryFailed bool) 
 				camp.IssueID, now); err != nil {
 				return err
 			}
+			if err := e.adoptSettings(ctx, tx, camp, ours, o.AdoptSettings); err != nil {
+				return err
+			}
 			_, err := tx.ExecContext(ctx, `UPDATE issues SET status = 'sending' WHERE id = ? AND status != 'sent'`, camp.IssueID)
 			return err
 		})
+		var se *SettingsError
+		if errors.As(err, &se) {
+			return err
+		}
 		if err != nil {
 			return fmt.Errorf("start send of issue %d: %w", camp.IssueID, err)
 		}
 		state = "preparing"
 	case err != nil:
 		return fmt.Errorf("send of issue %d: %w", camp.IssueID, err)
+	default:
+		// Before anything else is touched: a process with other settings
+		// leaves the send alone.
+		if err := d.WriteTx(ctx, func(tx *sql.Tx) error {
+			return e.adoptSettings(ctx, tx, camp, ours, o.AdoptSettings)
+		}); err != nil {
+			return err
+		}
 	}
 	if state == "preparing" {
 		// Also the path after a crash during preparation: INSERT OR
@@ -77,6 +96,20 @@ func (e *Engine) prepare(ctx context.Context, camp *Campaign, retryFailed bool) 
 		_, err := tx.ExecContext(ctx, `UPDATE issues SET status = 'sending' WHERE id = ?`, camp.IssueID)
 		return err
 	})
+}
+
+// adoptSettings records ours as the send's settings or refuses (see
+// checkSettings), and says so in the log when they replace others.
+func (e *Engine) adoptSettings(ctx context.Context, tx *sql.Tx, camp *Campaign, ours Settings, adopt bool) error {
+	adopted, old, err := checkSettings(ctx, tx, camp.IssueID, ours, e.cfg.Owner, e.cfg.Now().Unix(), adopt)
+	if err != nil {
+		return err
+	}
+	if adopted {
+		e.cfg.Logger.Warn("the send's remaining messages go out with this process's settings", "issue", camp.IssueID,
+			"changed", old.Diff(ours))
+	}
+	return nil
 }
 
 // fillLog writes one delivery row per confirmed recipient, streamed and

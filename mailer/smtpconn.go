@@ -4,7 +4,6 @@ import (
 	"context"
 	"crypto/tls"
 	"net"
-	"os"
 	"strings"
 	"time"
 
@@ -71,14 +70,6 @@ type conn struct {
 	msgs  int // messages sent on this session
 }
 
-func defaultHelo() string {
-	h, err := os.Hostname()
-	if err != nil || h == "" || strings.ContainsAny(h, " \r\n") {
-		return "localhost"
-	}
-	return h
-}
-
 func (r Relay) tlsConfig() *tls.Config {
 	if r.TLSConfig != nil {
 		c := r.TLSConfig.Clone()
@@ -126,7 +117,9 @@ func dialRelay(ctx context.Context, r Relay, t Timeouts) (*conn, error) {
 	}
 	helo := r.Helo
 	if helo == "" {
-		helo = defaultHelo()
+		if helo = DefaultHelo(""); helo == "" {
+			helo = addressLiteral(nc.LocalAddr())
+		}
 	}
 	if err := c.Hello(helo); err != nil {
 		return fail(stageHello, err)

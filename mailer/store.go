@@ -34,6 +34,7 @@ type logStore struct {
 	owner   string
 	ttl     time.Duration
 	now     func() time.Time
+	fp      string // this process's settings fingerprint (settings.go)
 
 	// Statements prepared once on the single write connection and reused
 	// in every group commit: preparing each time was a third of the log's cost.
@@ -109,6 +110,15 @@ func (s *logStore) claim(ctx context.Context, n int) ([]job, error) {
 	until := now + int64(s.ttl/time.Second) + 1
 	var out []job
 	err := s.d.WriteTx(ctx, func(tx *sql.Tx) error {
+		// In the claim's own transaction: no row is claimed under settings
+		// another process has replaced since this send started.
+		var fp string
+		if err := tx.QueryRowContext(ctx, `SELECT settings_fp FROM sends WHERE issue_id = ?`, s.issueID).Scan(&fp); err != nil {
+			return err
+		}
+		if fp != s.fp {
+			return errSettingsChanged
+		}
 		rows, err := tx.QueryContext(ctx, `UPDATE deliveries SET lease_owner = ?, lease_until = ?
 			WHERE issue_id = ? AND subscriber_id IN (
 				SELECT subscriber_id FROM deliveries INDEXED BY deliveries_by_state

@@ -165,9 +165,9 @@ func (r *run) deliver(cn *conn, rs *relayState, j job, raw, signed *bytes.Buffer
 		return true
 	}
 	msg := raw.Bytes()
-	if e.cfg.DKIM != nil {
+	if key, _ := e.keyFor(r.camp); key != nil {
 		signed.Reset()
-		if err := e.cfg.DKIM.sign(signed, msg, r.camp.Domain); err != nil {
+		if err := key.sign(signed, msg, r.camp.Domain); err != nil {
 			r.fatal(err)
 			return true
 		}
