@@ -321,6 +321,14 @@ func (e *Edition) WriteMessage(w io.Writer, rc tidings.Recipient, o MessageOptio
 		return MessageInfo{}, err
 	}
 	tk := e.tokens(&rc)
+	if o.Test {
+		// A test copy carries working unsubscribe links (mailbox
+		// providers and SpamAssassin score a bulk message without them),
+		// but for nobody: an editor who tries them on a copy composed as a
+		// reader must not take that reader off the list. A one-click POST
+		// answers 200 and changes nothing.
+		tk = e.tokens(&tidings.Recipient{})
+	}
 	tt := e.topicSlot(&rc)
 	email := rc.Email
 	if o.To != "" {
@@ -343,20 +351,18 @@ func (e *Edition) WriteMessage(w io.Writer, rc tidings.Recipient, o MessageOptio
 	b = e.appendMessageID(b, &rc, o.Test)
 	msgID := string(b[idStart:])
 	b = append(b, '\r', '\n')
-	if !o.Test {
-		// <Links.Unsubscribe(slug, tok)>, <mailto:UnsubscribeAddress(tok, domain)>
-		// written piecewise: the token is lower-case base32, which needs
-		// no escaping in a URL path or a local part.
-		b = append(b, "List-Unsubscribe: <"...)
-		b = append(b, e.unsubURL...)
-		b = append(b, tk.unsub...)
-		b = append(b, ">,\r\n <mailto:unsubscribe+"...)
-		b = append(b, tk.unsub...)
-		b = append(b, '@')
-		b = append(b, e.domain...)
-		b = append(b, ">\r\n"...)
-		b = append(b, "List-Unsubscribe-Post: List-Unsubscribe=One-Click\r\n"...)
-	}
+	// <Links.Unsubscribe(slug, tok)>, <mailto:UnsubscribeAddress(tok, domain)>
+	// written piecewise: the token is lower-case base32, which needs no
+	// escaping in a URL path or a local part.
+	b = append(b, "List-Unsubscribe: <"...)
+	b = append(b, e.unsubURL...)
+	b = append(b, tk.unsub...)
+	b = append(b, ">,\r\n <mailto:unsubscribe+"...)
+	b = append(b, tk.unsub...)
+	b = append(b, '@')
+	b = append(b, e.domain...)
+	b = append(b, ">\r\n"...)
+	b = append(b, "List-Unsubscribe-Post: List-Unsubscribe=One-Click\r\n"...)
 	b = append(b, e.fixed...)
 	b = append(b, "\r\nThis is a multipart message in MIME format.\r\n"...)
 

@@ -445,8 +445,19 @@ func TestTestSend(t *testing.T) {
 	if to, _ := mail.ParseAddress(p.header.Get("To")); to == nil || to.Address != "editor@keji.example.org" || to.Name != "" {
 		t.Errorf("To = %q", p.header.Get("To"))
 	}
-	if p.header.Get("List-Unsubscribe") != "" || p.header.Get("List-Unsubscribe-Post") != "" {
-		t.Errorf("a test send has List-Unsubscribe")
+	// Working one-click headers (SpamAssassin and the mailbox providers
+	// score bulk mail without them), for nobody: trying them on a copy
+	// composed as a reader must not unsubscribe that reader.
+	lu := p.header.Get("List-Unsubscribe")
+	if p.header.Get("List-Unsubscribe-Post") != "List-Unsubscribe=One-Click" || !strings.HasPrefix(lu, "<https://news.example.org/keji/unsubscribe/") {
+		t.Fatalf("test copy headers: List-Unsubscribe %q, Post %q", lu, p.header.Get("List-Unsubscribe-Post"))
+	}
+	tok := strings.TrimPrefix(lu[:strings.IndexByte(lu, '>')], "<https://news.example.org/keji/unsubscribe/")
+	if c, err := testSigner().Verify(tok, token.Unsubscribe); err != nil || c.SubscriberID != 0 || c.ListID != 1 {
+		t.Errorf("test copy unsubscribe token %+v %v: want a valid token for nobody", c, err)
+	}
+	if strings.Contains(string(p.html), testSigner().Sign(token.Claims{Purpose: token.Unsubscribe, SubscriberID: 77, ListID: 1})) {
+		t.Errorf("the test copy's body carries the reader's own unsubscribe link")
 	}
 	if p.header.Get("Message-ID") == e.MessageID(rc) {
 		t.Errorf("a test send reuses the real Message-ID")

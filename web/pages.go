@@ -721,6 +721,12 @@ func (s *Server) handleUnsubscribe(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if oneClick {
+		// A test copy's link is signed for nobody (subscriber 0): the
+		// provider's one-click succeeds and changes nothing.
+		if c, err := s.cfg.Signer.Verify(r.PathValue("token"), token.Unsubscribe); err == nil && c.ListID == list.ID && c.SubscriberID == 0 {
+			s.message(w, r, list, http.StatusOK, "unsubbed.title", "prefs.allgone", "", "")
+			return
+		}
 		// A validly signed link of a person since erased: there is nobody
 		// left to unsubscribe, which is what the provider asks for.
 		if c, err := s.claims(r, list, token.Unsubscribe); err == nil {
