@@ -4,14 +4,29 @@
 // console share this one query layer (through package ops).
 package report
 
-import "time"
+import (
+	"errors"
+	"time"
+)
+
+// Sentinel errors of the package.
+var (
+	// ErrNotFound: no such issue or list.
+	ErrNotFound = errors.New("not found")
+	// ErrInvalid: a parameter out of range (e.g. a trend over 0 issues).
+	ErrInvalid = errors.New("invalid input")
+)
 
 // Report is one issue's figures; the JSON keys are CONTRACT.md's.
 type Report struct {
-	Issue        int64  `json:"issue"`
-	Number       int    `json:"number"`
-	Title        string `json:"title"`
-	List         string `json:"list"`
+	Issue  int64  `json:"issue"`
+	Number int    `json:"number"`
+	Title  string `json:"title"`
+	List   string `json:"list"`
+	// ListID is for authorization by the caller; not part of the document.
+	ListID int64 `json:"-"`
+	// Status is the issue's (draft, ready, scheduled, sending, sent).
+	Status       string `json:"status"`
 	Recipients   int    `json:"recipients"`
 	Delivered    int    `json:"delivered"`
 	Bounced      int    `json:"bounced"`
@@ -45,24 +60,33 @@ type Counts struct {
 
 // Article is one article's reach and human clicks.
 type Article struct {
-	Position    int    `json:"position"`
-	Title       string `json:"title"`
-	Recipients  int    `json:"recipients"`
-	ClicksHuman int    `json:"clicks_human"`
+	Position      int      `json:"position"`
+	Title         string   `json:"title"`
+	Topics        []string `json:"topics"` // slugs; empty: every reader got it
+	Recipients    int      `json:"recipients"`
+	ClicksHuman   int      `json:"clicks_human"`
+	ClicksMachine int      `json:"clicks_machine"`
 }
 
-// Topic is one topic's reach and human clicks (on articles of the topic).
+// Topic is one topic's reach and human clicks. Recipients are the readers
+// who got the topic's articles (readers of the topic and of every topic);
+// ClicksHuman are human clicks on articles of the topic (an article of two
+// topics counts for both); ReaderClicksHuman are human clicks, on any
+// article, by readers who chose the topic (from the link's topic set).
 type Topic struct {
-	Slug        string `json:"slug"`
-	Name        string `json:"name"`
-	Recipients  int    `json:"recipients"`
-	ClicksHuman int    `json:"clicks_human"`
+	Slug              string `json:"slug"`
+	Name              string `json:"name"`
+	Recipients        int    `json:"recipients"`
+	ClicksHuman       int    `json:"clicks_human"`
+	ReaderClicksHuman int    `json:"reader_clicks_human"`
 }
 
-// Link is one link's clicks.
+// Link is one link's clicks. Position is its article's (0: outside any
+// article); Index its order within the article.
 type Link struct {
 	URL           string `json:"url"`
 	Position      int    `json:"position"`
+	Index         int    `json:"index"`
 	ClicksHuman   int    `json:"clicks_human"`
 	ClicksMachine int    `json:"clicks_machine"`
 }
