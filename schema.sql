@@ -429,3 +429,12 @@ ALTER TABLE jobs ADD COLUMN owner TEXT NOT NULL DEFAULT '';
 ALTER TABLE jobs ADD COLUMN beat_at INTEGER NOT NULL DEFAULT 0;
 ALTER TABLE jobs ADD COLUMN format TEXT NOT NULL DEFAULT '';
 CREATE INDEX jobs_by_state ON jobs (state);
+
+-- section: send control (package ops) ----------------------------------------
+
+-- An editor's hold on a send: "pause:WHO" (paused until resumed) or
+-- "cancel:WHO" (cancelled: what was pending is skipped). The engine stops
+-- claiming rows of a held send and the daemon does not start or resume
+-- it; the engine's own pauses (a relay refusing) leave it empty and are
+-- retried by the daemon.
+ALTER TABLE sends ADD COLUMN held_by TEXT NOT NULL DEFAULT '';
