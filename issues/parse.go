@@ -90,9 +90,14 @@ func parse(name string, src []byte) (*parsed, error) {
 
 	var p *parsed
 	var err error
-	if strings.TrimRight(lines[0], " \t") == "---" {
-		p, err = parseExplicit(name, lines, is)
-	} else {
+	switch first := strings.TrimRight(lines[0], " \t"); {
+	case first == "---":
+		p, err = parseExplicit(name, lines, is, yamlHead)
+	case first == "+++":
+		p, err = parseExplicit(name, lines, is, tomlHead)
+	case isMetaLine(first):
+		p, err = parseExplicit(name, lines, is, metaHead)
+	default:
 		p, err = parseBulletin(name, lines, is)
 	}
 	if err != nil {
@@ -104,15 +109,17 @@ func parse(name string, src []byte) (*parsed, error) {
 	return p, nil
 }
 
-// frontMatter is the YAML head of the explicit format.
+// frontMatter is the head of the explicit format, written as YAML front
+// matter (---), TOML front matter (+++) or MultiMarkdown/Pelican-style
+// "Key: value" lines (see head.go).
 type frontMatter struct {
-	Title     string `yaml:"title"`
-	Number    int    `yaml:"number"`
-	Date      string `yaml:"date"`
-	Subject   string `yaml:"subject"`
-	Preheader string `yaml:"preheader"`
-	Masthead  string `yaml:"masthead"`
-	Footer    string `yaml:"footer"`
+	Title     string `yaml:"title" toml:"title"`
+	Number    int    `yaml:"number" toml:"number"`
+	Date      string `yaml:"date" toml:"date"`
+	Subject   string `yaml:"subject" toml:"subject"`
+	Preheader string `yaml:"preheader" toml:"preheader"`
+	Masthead  string `yaml:"masthead" toml:"masthead"`
+	Footer    string `yaml:"footer" toml:"footer"`
 }
 
 var yamlLineRe = regexp.MustCompile(`line (\d+): (.*)`)
@@ -140,10 +147,13 @@ func yamlErrorLine(err error) (line int, msg string) {
 	return max(line, 1), strings.Join(strings.Fields(msg), " ") // one line, whatever yaml said
 }
 
-// parseExplicit reads front matter, an optional introduction and one
-// level-2 heading per article. Nothing is guessed: no page-break joining,
-// no colophon detection (the colophon is the front matter's footer).
-func parseExplicit(name string, lines []string, is *tidings.Issue) (*parsed, error) {
+// headParser reads the head of an explicit-format file: the metadata and
+// the index of the first line after it.
+type headParser func(name string, lines []string) (fm frontMatter, body int, err error)
+
+// yamlHead reads YAML front matter between "---" lines.
+func yamlHead(name string, lines []string) (frontMatter, int, error) {
+	var fm frontMatter
 	end := -1
 	for i := 1; i < len(lines); i++ {
 		if t := strings.TrimRight(lines[i], " \t"); t == "---" || t == "..." {
@@ -152,17 +162,28 @@ func parseExplicit(name string, lines []string, is *tidings.Issue) (*parsed, err
 		}
 	}
 	if end < 0 {
-		return nil, perr(name, 1, "front matter is not closed: add a line \"---\" after it")
+		return fm, 0, perr(name, 1, "front matter is not closed: add a line \"---\" after it")
 	}
-	var fm frontMatter
 	dec := yaml.NewDecoder(strings.NewReader(strings.Join(lines[1:end], "\n")))
 	dec.KnownFields(true)
 	if err := dec.Decode(&fm); err != nil && !errors.Is(err, io.EOF) {
 		// An error found at the end of the YAML (an unclosed bracket) is
 		// reported past its last line: point at that line, not at "---".
 		line, msg := yamlErrorLine(err)
-		return nil, perr(name, min(line, end-1)+1, "front matter: %s", msg)
+		return fm, 0, perr(name, min(line, end-1)+1, "front matter: %s", msg)
 	}
+	return fm, end + 1, nil
+}
+
+// parseExplicit reads the head, an optional introduction and one level-2
+// heading per article. Nothing is guessed: no page-break joining, no
+// colophon detection (the colophon is the head's footer).
+func parseExplicit(name string, lines []string, is *tidings.Issue, head headParser) (*parsed, error) {
+	fm, body, err := head(name, lines)
+	if err != nil {
+		return nil, err
+	}
+	end := body - 1
 	if strings.TrimSpace(fm.Title) == "" {
 		return nil, perr(name, 1, "front matter: title is missing")
 	}
