@@ -18,6 +18,9 @@ func (r *run) claimLoop() {
 	defer close(r.jobs)
 	e := r.e
 	for r.stopCtx.Err() == nil {
+		if r.heldByEditor() {
+			return
+		}
 		jobs, err := r.st.claim(r.stopCtx, e.cfg.ClaimBatch)
 		if err != nil {
 			if r.stopCtx.Err() == nil {

@@ -264,6 +264,9 @@ func (e *Engine) Send(ctx context.Context, issueID int64, o SendOptions) (Report
 	if len(e.pool.relays) == 0 {
 		return rep, ErrNoRelay
 	}
+	if err := e.checkHold(ctx, &rep); err != nil {
+		return rep, err
+	}
 	camp, err := e.deps.Campaigns.Campaign(ctx, issueID)
 	if err != nil {
 		return rep, err

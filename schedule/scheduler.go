@@ -344,7 +344,10 @@ func (s *Scheduler) claim(ctx context.Context) ([]int64, error) {
 			return err
 		}
 		logs = append(logs, l...)
-		rows, err := tx.QueryContext(ctx, `SELECT id FROM issues WHERE status = 'sending' ORDER BY number, id`)
+		// A send an editor holds (sends.held_by) waits; its retry delay is
+		// forgotten so that it resumes at the next poll once released.
+		rows, err := tx.QueryContext(ctx, `SELECT i.id, coalesce(sn.held_by, '') != '' FROM issues i
+			LEFT JOIN sends sn ON sn.issue_id = i.id WHERE i.status = 'sending' ORDER BY i.number, i.id`)
 		if err != nil {
 			return fmt.Errorf("read sending issues: %w", err)
 		}
@@ -353,8 +356,14 @@ func (s *Scheduler) claim(ctx context.Context) ([]int64, error) {
 		defer s.mu.Unlock()
 		for rows.Next() {
 			var id int64
-			if err := rows.Scan(&id); err != nil {
+			var held bool
+			if err := rows.Scan(&id, &held); err != nil {
 				return err
+			}
+			if held {
+				delete(s.retryAt, id)
+				delete(s.failures, id)
+				continue
 			}
 			if s.busy[id] || now.Before(s.retryAt[id]) {
 				continue
