@@ -33,6 +33,10 @@ var errSettingsChanged = fmt.Errorf("%w: another process took the send over with
 // stored in the sends row and shown. The HELO name is not part of it: a
 // standby daemon on another machine names itself differently but sends
 // exactly the same mail.
+//
+// Concurrency is recorded but not compared: it is how many connections
+// each process opens (a CLI send may join a daemon's with fewer), while
+// the relays, the key and the rate decide how each message goes out.
 type Settings struct {
 	Relays      []string `json:"relays"`
 	DKIM        string   `json:"dkim"` // "none", or "list|process SELECTOR d=DOMAIN sha256:…"
@@ -43,6 +47,7 @@ type Settings struct {
 // Fingerprint is a short hash of the settings; two processes may share a
 // send only when theirs are equal.
 func (s Settings) Fingerprint() string {
+	s.Concurrency = 0
 	b, _ := json.Marshal(s)
 	sum := sha256.Sum256(b)
 	return hex.EncodeToString(sum[:12])
@@ -63,9 +68,6 @@ func (a Settings) Diff(b Settings) string {
 	}
 	if a.Rate != b.Rate {
 		add("rate", strconv.FormatFloat(a.Rate, 'g', -1, 64), strconv.FormatFloat(b.Rate, 'g', -1, 64))
-	}
-	if a.Concurrency != b.Concurrency {
-		add("concurrency", strconv.Itoa(a.Concurrency), strconv.Itoa(b.Concurrency))
 	}
 	return strings.Join(parts, "; ")
 }

@@ -276,13 +276,17 @@ func newListLsCmd(a *App) *cobra.Command {
 
 func newListSetCmd(a *App) *cobra.Command {
 	var f listFlags
+	var dk listDKIMFlags
 	c := &cobra.Command{
 		Use:   "set SLUG [--name NAME] [--from FROM] [--lang zh|en] [--tz ZONE] [--reply-to ADDR] [--address TEXT]",
 		Short: "Change a list's settings",
 		Args:  exactArgs(1, "SLUG"),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			if f.apply(cmd, &tidings.List{}) == 0 {
-				return usagef("list set: nothing to change: give --name, --from, --lang, --tz, --reply-to, --address or --templates")
+			if f.apply(cmd, &tidings.List{}) == 0 && !dk.changed(cmd) {
+				return usagef("list set: nothing to change: give --name, --from, --lang, --tz, --reply-to, --address, --templates or --dkim-key")
+			}
+			if err := dk.load(cmd); err != nil {
+				return err
 			}
 			s, err := a.store(cmd.Context())
 			if err != nil {
@@ -290,6 +294,7 @@ func newListSetCmd(a *App) *cobra.Command {
 			}
 			if err := s.UpdateList(cmd.Context(), args[0], func(l *tidings.List) error {
 				f.apply(cmd, l)
+				dk.apply(cmd, l)
 				if cmd.Flags().Changed("templates") {
 					return a.checkTemplates(l)
 				}
@@ -302,6 +307,7 @@ func newListSetCmd(a *App) *cobra.Command {
 		},
 	}
 	f.bind(c)
+	dk.bind(c)
 	return c
 }
 

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"net/url"
 	"os"
 	"runtime/pprof"
 	"strconv"
@@ -21,6 +22,7 @@ import (
 	"github.com/tidings/tidings/inbound"
 	"github.com/tidings/tidings/issues"
 	"github.com/tidings/tidings/mailer"
+	"github.com/tidings/tidings/ops"
 	"github.com/tidings/tidings/render"
 	"github.com/tidings/tidings/subscribers"
 	"github.com/tidings/tidings/token"
@@ -68,7 +70,13 @@ func (c campaigns) Campaign(ctx context.Context, issueID int64) (*mailer.Campaig
 	if err != nil {
 		return nil, fmt.Errorf("issue %d: %w", issueID, err)
 	}
-	return &mailer.Campaign{IssueID: is.ID, ListID: l.ID, List: l.Slug, Domain: l.Domain(), Composer: editionComposer{ed}}, nil
+	// The list's own DKIM key, when it has one, signs its mail in every
+	// process; the process key (--dkim-key) signs the other lists.
+	key, err := mailer.ListDKIM(l.DKIMSelector, l.DKIMKey)
+	if err != nil {
+		return nil, fmt.Errorf("list %s: %w", l.Slug, err)
+	}
+	return &mailer.Campaign{IssueID: is.ID, ListID: l.ID, List: l.Slug, Domain: l.Domain(), Composer: editionComposer{ed}, DKIM: key}, nil
 }
 
 // editionComposer adapts render.Edition to mailer.Composer, so that
@@ -85,13 +93,33 @@ func (c editionComposer) Compose(w io.Writer, rc tidings.Recipient, o mailer.Com
 func (c editionComposer) ReturnPath(rc tidings.Recipient) string { return c.e.ReturnPath(rc) }
 
 // relays parses the configured SMTP URLs; a bad one is a usage error
-// that names it (without its password).
+// that names it (without its password). A relay without helo= says the
+// host's fully-qualified name, else the base URL's host (never a bare
+// single-label name: many receivers refuse one).
 func (a *App) relays() ([]mailer.Relay, error) {
 	rs, err := mailer.ParseRelayURLs(a.cfg.SMTPURLs)
 	if err != nil {
 		return nil, usagef("%v", err)
 	}
+	helo := ""
+	for i := range rs {
+		if rs[i].Helo == "" {
+			if helo == "" {
+				helo = mailer.DefaultHelo(baseURLHost(a.cfg.BaseURL))
+			}
+			rs[i].Helo = helo // "" still: each connection says its address literal
+		}
+	}
 	return rs, nil
+}
+
+// baseURLHost is the host of a base URL, "" when it has none.
+func baseURLHost(base string) string {
+	u, err := url.Parse(base)
+	if err != nil {
+		return ""
+	}
+	return u.Hostname()
 }
 
 func (a *App) dkim() (*mailer.DKIM, error) {
@@ -396,7 +424,9 @@ func (a *App) send(ctx context.Context, e *mailer.Engine, id int64, retry, asJSO
 		defer pprof.StopCPUProfile()
 	}
 	progress, done := a.progress(id)
-	rep, err := e.Send(ctx, id, mailer.SendOptions{RetryFailed: retry, Progress: progress})
+	// AdoptSettings: the operator's command decides how the rest of the
+	// send goes out, unless another process is sending it right now.
+	rep, err := e.Send(ctx, id, mailer.SendOptions{RetryFailed: retry, Progress: progress, AdoptSettings: true})
 	done()
 	switch {
 	case errors.Is(err, mailer.ErrPaused):
@@ -468,16 +498,42 @@ func (a *App) progress(id int64) (func(mailer.Counts), func()) {
 func newDKIMCmd(a *App) *cobra.Command {
 	c := &cobra.Command{Use: "dkim", Short: "DKIM signing keys"}
 	var selector, kind, out, domain string
+	var attach bool
 	keygen := &cobra.Command{
-		Use:   "keygen --selector S [--type rsa|ed25519] [--out FILE] [--domain D]",
+		Use:   "keygen --selector S [--type rsa|ed25519] [--out FILE] [--domain D [--attach]]",
 		Short: "Write a new DKIM private key and print the DNS TXT record to publish",
-		Args:  exactArgs(0, "no arguments"),
+		Long: `Write a new DKIM private key (mode 0600, never overwriting a file) and print
+the DNS TXT record to publish for it.
+
+With --domain D --attach, the key is also stored in the database as the own
+key of every list whose From address is at D: every process that sends
+those lists then signs their mail with it (d=D), and a database backup is
+enough to restore sending. Publish the record before the next send, or
+receivers find no key for the signatures. Without --attach, keygen names
+the lists of D that could take the key.`,
+		Args: exactArgs(0, "no arguments"),
 		RunE: func(cmd *cobra.Command, args []string) error {
+			ctx := cmd.Context()
 			if selector == "" || strings.ContainsAny(selector, " ./@") {
 				return usagef("dkim keygen: --selector %q: want a DNS label such as s2024", selector)
 			}
+			if attach && domain == "" {
+				return usagef("dkim keygen: --attach needs --domain (the From domain of the lists to sign)")
+			}
 			if out == "" {
 				out = selector + ".dkim.pem"
+			}
+			// The lists are found before the key is written, so that a
+			// refused --attach leaves no file behind.
+			var lists []tidings.List
+			if domain != "" {
+				var err error
+				if lists, err = a.listsOfDomain(ctx, domain, attach); err != nil {
+					return err
+				}
+				if attach && len(lists) == 0 {
+					return fmt.Errorf("dkim keygen --attach: no list sends from %s (see 'tidings list ls')", domain)
+				}
 			}
 			pemKey, txt, err := mailer.GenerateDKIMKey(kind)
 			if err != nil {
@@ -498,11 +554,28 @@ func newDKIMCmd(a *App) *cobra.Command {
 				return fmt.Errorf("dkim keygen: write %s: %w", out, err)
 			}
 			if domain == "" {
-				domain = a.singleListDomain(cmd.Context())
+				domain = a.singleListDomain(ctx)
 			}
 			fmt.Fprintf(a.Stdout, "wrote %s (private key, mode 0600: keep it secret)\n", out)
 			fmt.Fprintf(a.Stdout, "publish this DNS TXT record:\n\n%s\n\n", mailer.ZoneLine(selector, domain, txt))
-			fmt.Fprintf(a.Stdout, "then send with --dkim-key %s --dkim-selector %s (or TIDINGS_DKIM_KEY / TIDINGS_DKIM_SELECTOR)\n", out, selector)
+			var slugs []string
+			for _, l := range lists {
+				slugs = append(slugs, l.Slug)
+			}
+			switch {
+			case attach:
+				if err := a.attachDKIM(ctx, slugs, selector, string(pemKey)); err != nil {
+					return err
+				}
+				fmt.Fprintf(a.Stdout, "attached the key to the lists of %s: %s; every process signs their mail with it (d=%s) from the next message on: publish the record first\n",
+					domain, strings.Join(slugs, ", "), domain)
+			case len(slugs) > 0:
+				fmt.Fprintf(a.Stdout, "lists of %s: %s; store the key with them with --attach, or 'tidings list set SLUG --dkim-key %s --dkim-selector %s'\n",
+					domain, strings.Join(slugs, ", "), out, selector)
+			default:
+				fmt.Fprintf(a.Stdout, "then send with --dkim-key %s --dkim-selector %s (or TIDINGS_DKIM_KEY / TIDINGS_DKIM_SELECTOR), or store it with a list: 'tidings list set SLUG --dkim-key %s --dkim-selector %s'\n",
+					out, selector, out, selector)
+			}
 			return nil
 		},
 	}
@@ -510,8 +583,50 @@ func newDKIMCmd(a *App) *cobra.Command {
 	keygen.Flags().StringVar(&kind, "type", "rsa", "key type: rsa (2048 bits) or ed25519")
 	keygen.Flags().StringVar(&out, "out", "", "file for the private key (default SELECTOR.dkim.pem); never overwritten")
 	keygen.Flags().StringVar(&domain, "domain", "", "signing domain for the record's name (default: the From domain when the database holds one list)")
+	keygen.Flags().BoolVar(&attach, "attach", false, "store the key in the database as the own key of every list whose From address is at --domain")
 	c.AddCommand(keygen)
 	return c
+}
+
+// listsOfDomain are the lists whose From address is at domain. Without
+// must, a missing database is no list at all (keygen works before init).
+func (a *App) listsOfDomain(ctx context.Context, domain string, must bool) ([]tidings.List, error) {
+	if _, err := os.Stat(a.cfg.DBPath); err != nil && !must {
+		return nil, nil
+	}
+	d, err := a.DB(ctx)
+	if err != nil {
+		return nil, err
+	}
+	all, err := subscribers.NewStore(d).Lists(ctx)
+	if err != nil {
+		return nil, err
+	}
+	var out []tidings.List
+	for _, l := range all {
+		if strings.EqualFold(l.Domain(), strings.TrimSuffix(domain, ".")) {
+			out = append(out, l)
+		}
+	}
+	return out, nil
+}
+
+// attachDKIM stores a key as the own key of the lists, through the
+// operations layer (audited; the key itself never enters the audit log).
+func (a *App) attachDKIM(ctx context.Context, slugs []string, selector, pemKey string) error {
+	svc, err := a.ops(ctx)
+	if err != nil {
+		return err
+	}
+	for _, slug := range slugs {
+		if _, err := svc.UpdateList(ctx, ops.CLI(), slug, func(l *tidings.List) error {
+			l.DKIMSelector, l.DKIMKey = selector, pemKey
+			return nil
+		}); err != nil {
+			return fmt.Errorf("dkim keygen --attach: list %s: %w", slug, err)
+		}
+	}
+	return nil
 }
 
 // singleListDomain is the From domain of the only list, if there is
