@@ -2,74 +2,23 @@ package ops
 
 import (
 	"context"
-	"io"
+	"database/sql"
+	"encoding/base64"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"sort"
+	"strings"
 	"time"
 
 	"github.com/tidings/tidings"
+	"github.com/tidings/tidings/db"
 	"github.com/tidings/tidings/subscribers"
 )
 
-// Lists are the lists the actor may see.
-func (s *Service) Lists(ctx context.Context, a tidings.Actor) ([]tidings.List, error) {
-	return nil, errNotImplemented
-}
-
-// List is one list the actor may see.
-func (s *Service) List(ctx context.Context, a tidings.Actor, slug string) (*tidings.List, error) {
-	return nil, errNotImplemented
-}
-
-// CreateList adds a list (admin).
-func (s *Service) CreateList(ctx context.Context, a tidings.Actor, l *tidings.List) error {
-	return errNotImplemented
-}
-
-// UpdateList changes a list's settings (admin); fn edits a copy.
-func (s *Service) UpdateList(ctx context.Context, a tidings.Actor, slug string, fn func(*tidings.List) error) (*tidings.List, error) {
-	return nil, errNotImplemented
-}
-
-// DeleteList removes a list (admin); it refuses while the list has
-// subscribers unless force.
-func (s *Service) DeleteList(ctx context.Context, a tidings.Actor, slug string, force bool) error {
-	return errNotImplemented
-}
-
-// Topics are a list's topics with their subscriber counts.
-func (s *Service) Topics(ctx context.Context, a tidings.Actor, listSlug string) ([]tidings.Topic, error) {
-	return nil, errNotImplemented
-}
-
-// AddTopic, UpdateTopic and DeleteTopic manage a list's topics (admin).
-func (s *Service) AddTopic(ctx context.Context, a tidings.Actor, listSlug string, t *tidings.Topic) error {
-	return errNotImplemented
-}
-
-func (s *Service) UpdateTopic(ctx context.Context, a tidings.Actor, listSlug, slug string, fn func(*tidings.Topic) error) (*tidings.Topic, error) {
-	return nil, errNotImplemented
-}
-
-func (s *Service) DeleteTopic(ctx context.Context, a tidings.Actor, listSlug, slug string) error {
-	return errNotImplemented
-}
-
-// KeywordHit is an article of a recent issue that keywords would tag.
-type KeywordHit struct {
-	IssueID  int64
-	Number   int
-	Position int
-	Title    string
-	Matched  []string // the keywords found
-}
-
-// KeywordPreview shows what keywords would tag in the list's last issues.
-func (s *Service) KeywordPreview(ctx context.Context, a tidings.Actor, listSlug string, keywords []string, lastIssues int) ([]KeywordHit, error) {
-	return nil, errNotImplemented
-}
-
 // SubscriberQuery filters and pages a list's subscribers.
 type SubscriberQuery struct {
-	Q      string         // part of the address or name
+	Q      string         // an address prefix, or part of the name
 	Status tidings.Status // "" = any
 	Topic  string         // topic slug: readers who receive it
 	Cursor string         // from the previous page's Next
@@ -93,18 +42,170 @@ type SubscriberPage struct {
 	Next string // "" on the last page
 }
 
-// Subscribers lists a list's subscribers, keyset-paginated.
+const (
+	defaultPageSize = 50
+	maxPageSize     = 500
+)
+
+// pageCursor is where the next page starts, after the last row shown:
+// by subscriber id in a plain listing, by address in a search (which
+// walks the address index). It is opaque to clients.
+type pageCursor struct {
+	Mode string `json:"m"` // "i": by id; "e": by address
+	ID   int64  `json:"i,omitempty"`
+	Key  string `json:"k,omitempty"`
+}
+
+func (c pageCursor) String() string {
+	b, _ := json.Marshal(c)
+	return base64.RawURLEncoding.EncodeToString(b)
+}
+
+func parseCursor(s, mode string) (pageCursor, error) {
+	c := pageCursor{Mode: mode}
+	if s == "" {
+		return c, nil
+	}
+	b, err := base64.RawURLEncoding.DecodeString(s)
+	if err != nil || json.Unmarshal(b, &c) != nil {
+		return c, Invalid("cursor", "%q is not a cursor this server gave out", s)
+	}
+	if c.Mode != mode {
+		return c, Invalid("cursor", "the cursor belongs to another search: start again without it")
+	}
+	return c, nil
+}
+
+// topicsOfSub is the sorted, comma-joined topic slugs of subscription
+// "sub" (empty for all-topics readers: their rows are ignored).
+const topicsOfSub = `CASE WHEN sub.all_topics THEN '' ELSE coalesce((SELECT group_concat(t.slug, ',' ORDER BY t.slug)
+	FROM subscription_topics st JOIN topics t ON t.id = st.topic_id
+	WHERE st.list_id = sub.list_id AND st.subscriber_id = sub.subscriber_id), '') END`
+
+// Subscribers lists a list's subscribers, keyset-paginated. Without Q
+// the rows come in subscriber order, each page one range of the
+// subscriptions' primary key (or of the status index with a status
+// filter); with Q they come in address order from the address index:
+// an address prefix is one range of it, a name is matched on the way.
+// Rows added while a client pages appear at most once, never twice, and
+// no row that was there all along is skipped.
 func (s *Service) Subscribers(ctx context.Context, a tidings.Actor, listSlug string, q SubscriberQuery) (*SubscriberPage, error) {
-	return nil, errNotImplemented
+	l, err := s.resolveList(ctx, a, listSlug, PermView)
+	if err != nil {
+		return nil, err
+	}
+	limit := q.Limit
+	switch {
+	case limit == 0:
+		limit = defaultPageSize
+	case limit < 0:
+		return nil, Invalid("limit", "%d: want a number from 1 to %d", limit, maxPageSize)
+	case limit > maxPageSize:
+		limit = maxPageSize
+	}
+	where := []string{"sub.list_id = ?"}
+	args := []any{l.ID}
+	if q.Status != "" {
+		st, err := tidings.ParseStatus(string(q.Status))
+		if err != nil {
+			return nil, Invalid("status", "%v", err)
+		}
+		where = append(where, "sub.status = ?")
+		args = append(args, string(st))
+	}
+	if q.Topic != "" {
+		t, err := s.store().Topic(ctx, l.ID, strings.TrimSpace(q.Topic))
+		if err != nil {
+			return nil, mapStore(err, "topic", func(string) string { return "topic" })
+		}
+		where = append(where, `(sub.all_topics = 1 OR EXISTS (SELECT 1 FROM subscription_topics st
+			WHERE st.list_id = sub.list_id AND st.subscriber_id = sub.subscriber_id AND st.topic_id = ?))`)
+		args = append(args, t.ID)
+	}
+	search := strings.TrimSpace(q.Q)
+	mode := "i"
+	if search != "" {
+		mode = "e"
+	}
+	cur, err := parseCursor(q.Cursor, mode)
+	if err != nil {
+		return nil, err
+	}
+	cols := `SELECT sub.subscriber_id, p.email, p.name, sub.status, sub.all_topics, sub.updated_at, ` + topicsOfSub
+	var query string
+	if mode == "i" {
+		where = append(where, "sub.subscriber_id > ?")
+		args = append(args, cur.ID)
+		query = cols + ` FROM subscriptions sub JOIN subscribers p ON p.id = sub.subscriber_id
+			WHERE ` + strings.Join(where, " AND ") + ` ORDER BY sub.subscriber_id LIMIT ?`
+	} else {
+		lo := strings.ToLower(search)
+		match := "(p.email_key >= ? AND p.email_key < ?)"
+		margs := []any{lo, lo + "\U0010FFFF"}
+		if !strings.Contains(search, "@") {
+			// Not an address: a name may hold it anywhere.
+			match = "(" + match + " OR p.name LIKE ? ESCAPE '\\')"
+			margs = append(margs, "%"+likeEscape(search)+"%")
+		}
+		where = append([]string{"p.email_key > ?", match}, where...)
+		args = append(append([]any{cur.Key}, margs...), args...)
+		query = cols + ` FROM subscribers p JOIN subscriptions sub ON sub.subscriber_id = p.id
+			WHERE ` + strings.Join(where, " AND ") + ` ORDER BY p.email_key LIMIT ?`
+	}
+	args = append(args, limit+1)
+	rows, err := s.d.R.QueryContext(ctx, query, args...)
+	if err != nil {
+		return nil, fmt.Errorf("subscribers of %s: %w", l.Slug, err)
+	}
+	defer rows.Close()
+	page := &SubscriberPage{Rows: make([]SubscriberRow, 0, min(limit, 64))}
+	more := false
+	for rows.Next() {
+		if len(page.Rows) == limit {
+			more = true
+			break
+		}
+		var r SubscriberRow
+		var status, topics string
+		var updated int64
+		if err := rows.Scan(&r.ID, &r.Email, &r.Name, &status, &r.AllTopics, &updated, &topics); err != nil {
+			return nil, fmt.Errorf("subscribers of %s: %w", l.Slug, err)
+		}
+		r.Status, r.UpdatedAt = tidings.Status(status), db.Time(updated)
+		r.Topics = []string{}
+		if !r.AllTopics && topics != "" {
+			r.Topics = strings.Split(topics, ",")
+		}
+		page.Rows = append(page.Rows, r)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("subscribers of %s: %w", l.Slug, err)
+	}
+	if more {
+		last := page.Rows[len(page.Rows)-1]
+		next := pageCursor{Mode: mode, ID: last.ID}
+		if mode == "e" {
+			next = pageCursor{Mode: mode, Key: strings.ToLower(last.Email)}
+			if k, err := tidings.ParseEmail(last.Email); err == nil {
+				next.Key = k.Key
+			}
+		}
+		page.Next = next.String()
+	}
+	return page, nil
+}
+
+func likeEscape(s string) string {
+	return strings.NewReplacer(`\`, `\\`, `%`, `\%`, `_`, `\_`).Replace(s)
 }
 
 // SubscriberEvent is one line of a person's history on a list.
 type SubscriberEvent struct {
 	At     time.Time
 	ListID int64
-	Kind   string // subscribed, confirmed, unsubscribed, bounced, blocked, topics, delivery, bounce
-	Detail string
-	Issue  int64
+	Kind   string // subscribed, pending, confirmed, unsubscribed, bounced, blocked (status changes), topics, delivery, bounce
+	Detail string // status change: the status before; topics: the new choice; delivery: its state; bounce: kind, code, diagnostic
+	Issue  int64  // delivery and bounce: the issue's number on the list (0: none)
 }
 
 // SubscriberDetail is a person's page: only the subscriptions on the
@@ -115,98 +216,273 @@ type SubscriberDetail struct {
 	History    []SubscriberEvent // newest first
 }
 
-// Subscriber is one person, by address.
+// historyLimit bounds each kind of a person's history.
+const historyLimit = 200
+
+// Subscriber is one person, by address, with their history on the
+// actor's lists. An admin of every list also sees a person on no list.
 func (s *Service) Subscriber(ctx context.Context, a tidings.Actor, email string) (*SubscriberDetail, error) {
-	return nil, errNotImplemented
+	if err := authorize(a, PermView, 0); err != nil {
+		return nil, err
+	}
+	p, err := s.findPerson(ctx, a, email)
+	if err != nil {
+		return nil, err
+	}
+	d := &SubscriberDetail{Subscriber: *p, History: []SubscriberEvent{}}
+	lists := map[int64]bool{}
+	for _, ss := range p.Subscriptions {
+		lists[ss.ListID] = true
+		d.History = append(d.History, SubscriberEvent{At: ss.CreatedAt, ListID: ss.ListID, Kind: "subscribed"})
+	}
+	if len(lists) == 0 {
+		return d, nil
+	}
+	queries := []struct {
+		q    string
+		scan func(*sql.Rows) (SubscriberEvent, error)
+	}{
+		{`SELECT at, list_id, kind, detail FROM subscription_events WHERE subscriber_id = ? ORDER BY at DESC, id DESC LIMIT ?`,
+			func(r *sql.Rows) (SubscriberEvent, error) {
+				var e SubscriberEvent
+				var at int64
+				err := r.Scan(&at, &e.ListID, &e.Kind, &e.Detail)
+				e.At = db.Time(at)
+				return e, err
+			}},
+		{`SELECT coalesce(d.sent_at, d.updated_at), i.list_id, d.state, d.smtp_reply, i.number FROM deliveries d
+			JOIN issues i ON i.id = d.issue_id WHERE d.subscriber_id = ? ORDER BY d.updated_at DESC LIMIT ?`,
+			func(r *sql.Rows) (SubscriberEvent, error) {
+				e := SubscriberEvent{Kind: "delivery"}
+				var at int64
+				var state, reply string
+				err := r.Scan(&at, &e.ListID, &state, &reply, &e.Issue)
+				e.At, e.Detail = db.Time(at), strings.TrimSpace(state+" "+reply)
+				return e, err
+			}},
+		{`SELECT b.at, b.list_id, b.kind, b.code, b.diagnostic, coalesce(i.number, 0) FROM bounces b
+			LEFT JOIN issues i ON i.id = b.issue_id WHERE b.subscriber_id = ? ORDER BY b.at DESC, b.id DESC LIMIT ?`,
+			func(r *sql.Rows) (SubscriberEvent, error) {
+				e := SubscriberEvent{Kind: "bounce"}
+				var at int64
+				var kind, code, diag string
+				err := r.Scan(&at, &e.ListID, &kind, &code, &diag, &e.Issue)
+				e.At, e.Detail = db.Time(at), strings.Join(strings.Fields(kind+" "+code+" "+diag), " ")
+				return e, err
+			}},
+	}
+	for _, q := range queries {
+		if err := s.eachRow(ctx, q.q, []any{p.ID, historyLimit}, func(r *sql.Rows) error {
+			e, err := q.scan(r)
+			if err == nil && lists[e.ListID] {
+				d.History = append(d.History, e)
+			}
+			return err
+		}); err != nil {
+			return nil, fmt.Errorf("history of subscriber #%d: %w", p.ID, err)
+		}
+	}
+	sort.SliceStable(d.History, func(i, j int) bool { return d.History[i].At.After(d.History[j].At) })
+	return d, nil
 }
 
-// AddSubscriber adds a person to a list, confirmed at once (an editor may).
+// eachRow runs a read query and calls fn for each row.
+func (s *Service) eachRow(ctx context.Context, q string, args []any, fn func(*sql.Rows) error) error {
+	rows, err := s.d.R.QueryContext(ctx, q, args...)
+	if err != nil {
+		return err
+	}
+	defer rows.Close()
+	for rows.Next() {
+		if err := fn(rows); err != nil {
+			return err
+		}
+	}
+	return rows.Err()
+}
+
+// findPerson is the person with this address, their subscriptions cut to
+// the actor's lists. Someone on none of those lists is ErrNotFound with
+// the same message as someone unknown (unless the actor sees every list).
+func (s *Service) findPerson(ctx context.Context, a tidings.Actor, email string) (*tidings.Subscriber, error) {
+	e, err := tidings.ParseEmail(email)
+	if err != nil {
+		return nil, Invalid("email", "%v", err)
+	}
+	p, err := s.store().Get(ctx, e.Addr)
+	if err != nil {
+		return nil, mapStore(err, "email", nil)
+	}
+	if a.AllLists {
+		return p, nil
+	}
+	mine := p.Subscriptions[:0:0]
+	for _, ss := range p.Subscriptions {
+		if a.MayList(ss.ListID) {
+			mine = append(mine, ss)
+		}
+	}
+	if len(mine) == 0 {
+		return nil, fmt.Errorf("%s: %w", e.Addr, ErrNotFound)
+	}
+	p.Subscriptions = mine
+	return p, nil
+}
+
+// personOn is the person with this address on list l, or ErrNotFound.
+func (s *Service) personOn(ctx context.Context, a tidings.Actor, l *tidings.List, email string) (*tidings.Subscriber, *tidings.Subscription, error) {
+	p, err := s.findPerson(ctx, a, email)
+	if err != nil {
+		return nil, nil, err
+	}
+	for i, ss := range p.Subscriptions {
+		if ss.ListID == l.ID {
+			return p, &p.Subscriptions[i], nil
+		}
+	}
+	return nil, nil, &storeError{msg: fmt.Sprintf("%s is not on list %s: not found", p.Email, l.Slug),
+		errs: []error{ErrNotFound, subscribers.ErrNotFound}}
+}
+
+// AddSubscriber adds a person to a list, confirmed at once: whoever adds
+// them vouches for them (an editor of the list may). Someone already on
+// the list is ErrConflict: changing a subscription is SetSubscriberStatus
+// or SetSubscriberTopics, so nobody re-confirms an unsubscribed reader by
+// accident.
 func (s *Service) AddSubscriber(ctx context.Context, a tidings.Actor, listSlug, email, name string, topics subscribers.TopicChoice) (*tidings.Subscriber, error) {
-	return nil, errNotImplemented
+	l, err := s.resolveList(ctx, a, listSlug, PermEdit)
+	if err != nil {
+		return nil, err
+	}
+	p, err := s.store().Subscribe(ctx, l.ID, email, name, topics, tidings.StatusConfirmed)
+	if err != nil {
+		return nil, mapStore(err, "email", subscriberField)
+	}
+	return p, s.audit(ctx, a, auditEntry{Action: "subscriber.add", ObjectKind: "subscriber", ObjectID: fmt.Sprint(p.ID), ListID: l.ID,
+		Detail: map[string]any{"topics": topics.JSON(), "status": tidings.StatusConfirmed}})
 }
 
-// SetSubscriberTopics changes a person's topics on a list.
+// SetSubscriberTopics changes a person's topics on a list (an editor of
+// the list may).
 func (s *Service) SetSubscriberTopics(ctx context.Context, a tidings.Actor, listSlug, email string, topics subscribers.TopicChoice) error {
-	return errNotImplemented
+	l, err := s.resolveList(ctx, a, listSlug, PermEdit)
+	if err != nil {
+		return err
+	}
+	p, _, err := s.personOn(ctx, a, l, email)
+	if err != nil {
+		return err
+	}
+	if err := s.store().SetTopics(ctx, l.ID, p.ID, topics); err != nil {
+		return mapStore(err, "topics", func(string) string { return "topics" })
+	}
+	return s.d.WriteTx(ctx, func(tx *sql.Tx) error {
+		if _, err := tx.ExecContext(ctx, `INSERT INTO subscription_events (subscriber_id, list_id, at, kind, detail) VALUES (?, ?, ?, 'topics', ?)`,
+			p.ID, l.ID, db.Unix(s.now()), topics.String()); err != nil {
+			return fmt.Errorf("history: %w", err)
+		}
+		return s.record(ctx, tx, a, auditEntry{Action: "subscriber.topics", ObjectKind: "subscriber", ObjectID: fmt.Sprint(p.ID), ListID: l.ID,
+			Detail: map[string]any{"topics": topics.JSON()}})
+	})
 }
 
-// SetSubscriberStatus unsubscribes, blocks or re-confirms a person on a list.
+// editorStatuses are the statuses an editor may set: unsubscribe, block,
+// re-confirm. Pending and bounced belong to the double opt-in and the
+// bounce rules (or an admin's hand).
+var editorStatuses = map[tidings.Status]bool{
+	tidings.StatusUnsubscribed: true, tidings.StatusBlocked: true, tidings.StatusConfirmed: true,
+}
+
+// SetSubscriberStatus unsubscribes, blocks or re-confirms a person on a
+// list (an editor of the list may; any status for an admin).
 func (s *Service) SetSubscriberStatus(ctx context.Context, a tidings.Actor, listSlug, email string, st tidings.Status) error {
-	return errNotImplemented
+	parsed, err := tidings.ParseStatus(string(st))
+	if err != nil {
+		return Invalid("status", "%v", err)
+	}
+	l, err := s.resolveList(ctx, a, listSlug, PermEdit)
+	if err != nil {
+		return err
+	}
+	if !a.IsAdmin() && !editorStatuses[parsed] {
+		return fmt.Errorf("%s may unsubscribe, block or re-confirm, not set %s: %w", a, parsed, ErrForbidden)
+	}
+	p, ss, err := s.personOn(ctx, a, l, email)
+	if err != nil {
+		return err
+	}
+	if err := s.store().SetStatus(ctx, l.ID, p.ID, parsed); err != nil {
+		return mapStore(err, "status", func(string) string { return "status" })
+	}
+	// The history line is the trigger's (every path writes one alike).
+	return s.audit(ctx, a, auditEntry{Action: "subscriber.status", ObjectKind: "subscriber", ObjectID: fmt.Sprint(p.ID), ListID: l.ID,
+		Detail: map[string]any{"status": parsed, "before": ss.Status}})
 }
 
-// DeleteSubscriber erases every trace of the person (admin).
+// DeleteSubscriber erases every trace of the person (admin): the person,
+// by cascade their subscriptions, history, deliveries, bounces and
+// tracking events, and the address wherever it was copied into a job's
+// file or report or an audit detail. The audit entry names them by id.
+// An admin limited to some lists may erase only someone on no other list.
 func (s *Service) DeleteSubscriber(ctx context.Context, a tidings.Actor, email string) error {
-	return errNotImplemented
-}
-
-// ImportRequest is a CSV (or JSON) import of subscribers.
-type ImportRequest struct {
-	DefaultTopics subscribers.TopicChoice
-	DryRun        bool
-}
-
-// Job is a background import or export with its progress.
-type Job struct {
-	ID         int64
-	Kind       string // import | export
-	ListSlug   string
-	State      string // queued, running, done, failed
-	DryRun     bool
-	Total      int
-	Done       int
-	Stats      *subscribers.ImportStats
-	Errors     []LineError // import: the bad lines
-	Error      string      // failed: why
-	CreatedAt  time.Time
-	FinishedAt time.Time
-}
-
-// LineError is one bad line of an import file.
-type LineError struct {
-	Line    int
-	Problem string
-}
-
-// StartImport starts importing data into a list in the background (admin).
-func (s *Service) StartImport(ctx context.Context, a tidings.Actor, listSlug string, data []byte, r ImportRequest) (*Job, error) {
-	return nil, errNotImplemented
-}
-
-// StartExport starts exporting a list in the background (admin).
-func (s *Service) StartExport(ctx context.Context, a tidings.Actor, listSlug, format string) (*Job, error) {
-	return nil, errNotImplemented
-}
-
-// Job reads a job's progress and result.
-func (s *Service) Job(ctx context.Context, a tidings.Actor, id int64) (*Job, error) {
-	return nil, errNotImplemented
-}
-
-// JobOutput writes a finished export to w.
-func (s *Service) JobOutput(ctx context.Context, a tidings.Actor, id int64, w io.Writer) (contentType string, err error) {
-	return "", errNotImplemented
-}
-
-// Export writes a list's subscribers to w now (the CLI's sub export).
-func (s *Service) Export(ctx context.Context, a tidings.Actor, listSlug, format string, w io.Writer) error {
-	return errNotImplemented
-}
-
-// Bounce is one bounce or complaint.
-type Bounce struct {
-	ID         int64
-	Email      string
-	ListSlug   string
-	IssueID    int64
-	Kind       string // hard, soft, complaint
-	Code       string
-	Diagnostic string
-	Source     string
-	At         time.Time
-}
-
-// Bounces lists a list's bounces and complaints, newest first, by keyset.
-func (s *Service) Bounces(ctx context.Context, a tidings.Actor, listSlug, kind, cursor string, limit int) ([]Bounce, string, error) {
-	return nil, "", errNotImplemented
+	if err := authorize(a, PermView, 0); err != nil {
+		return err
+	}
+	if !a.IsAdmin() {
+		return fmt.Errorf("%s is an editor; erasing a person needs an admin: %w", a, ErrForbidden)
+	}
+	p, err := s.findPerson(ctx, a, email)
+	if err != nil {
+		return err
+	}
+	if !a.AllLists {
+		full, err := s.store().GetByID(ctx, p.ID)
+		if err != nil {
+			return mapStore(err, "email", nil)
+		}
+		if len(full.Subscriptions) != len(p.Subscriptions) {
+			return fmt.Errorf("%s is also on lists %s may not work on: %w", p.Email, a, ErrForbidden)
+		}
+	}
+	e, err := tidings.ParseEmail(p.Email)
+	if err != nil {
+		return Invalid("email", "%v", err)
+	}
+	// Copies first, so the store's final checkpoint also drops the old
+	// pages that held them.
+	if err := s.d.WriteTx(ctx, func(tx *sql.Tx) error {
+		for _, q := range []string{
+			`UPDATE jobs SET output = NULL, result = '{"erased":true}'
+				WHERE instr(lower(CAST(output AS TEXT)), ?1) > 0 OR instr(lower(result), ?1) > 0`,
+			`UPDATE audit_log SET detail = '{"erased":true}' WHERE instr(lower(detail), ?1) > 0`,
+		} {
+			if _, err := tx.ExecContext(ctx, q, e.Key); err != nil {
+				return fmt.Errorf("erase copies of subscriber #%d: %w", p.ID, err)
+			}
+		}
+		return nil
+	}); err != nil {
+		return err
+	}
+	derr := s.store().Delete(ctx, e.Addr)
+	if derr != nil && !errorsIsWALBusy(derr) {
+		return mapStore(derr, "email", nil)
+	}
+	lists := make([]int64, 0, len(p.Subscriptions))
+	for _, ss := range p.Subscriptions {
+		lists = append(lists, ss.ListID)
+	}
+	if err := s.audit(ctx, a, auditEntry{Action: "subscriber.delete", ObjectKind: "subscriber", ObjectID: fmt.Sprint(p.ID),
+		Detail: map[string]any{"lists": lists}}); err != nil {
+		return err
+	}
+	if derr != nil {
+		return derr
+	}
+	// The audit entry went to the WAL after the store's checkpoint; fold it
+	// in too, so the files hold no page from before the erasure.
+	if err := s.d.Checkpoint(ctx); err != nil && !errors.Is(err, context.Canceled) {
+		s.log.Warn("checkpoint after erasure", "err", err)
+	}
+	return nil
 }

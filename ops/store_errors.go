@@ -1,0 +1,115 @@
+package ops
+
+import (
+	"errors"
+	"strings"
+
+	"github.com/tidings/tidings/subscribers"
+)
+
+// storeError is an error of the subscribers store seen through ops: its
+// message stays the store's own (the command line prints it as it always
+// has), while errors.Is matches the ops sentinel and errors.As finds the
+// FieldError naming the field, so the API can answer 422 with it.
+type storeError struct {
+	msg  string
+	errs []error
+}
+
+func (e *storeError) Error() string   { return e.msg }
+func (e *storeError) Unwrap() []error { return e.errs }
+
+// mapStore maps a subscribers error to the ops sentinels. field names the
+// input an ErrInvalid concerns; fieldOf, when set, picks it from the
+// message (a list's settings are checked together, so the message says
+// which one was wrong).
+func mapStore(err error, field string, fieldOf func(msg string) string) error {
+	if err == nil {
+		return nil
+	}
+	var kind error
+	switch {
+	case errors.Is(err, subscribers.ErrInvalid):
+		f := field
+		if fieldOf != nil {
+			if g := fieldOf(err.Error()); g != "" {
+				f = g
+			}
+		}
+		kind = &FieldError{Field: f, Problem: err.Error()}
+	case errors.Is(err, subscribers.ErrNotFound):
+		kind = ErrNotFound
+	case errors.Is(err, subscribers.ErrExists), errors.Is(err, subscribers.ErrHasSubscribers):
+		kind = ErrConflict
+	default:
+		return err
+	}
+	return &storeError{msg: err.Error(), errs: []error{kind, err}}
+}
+
+// listField is the list setting a store message about a list is about.
+// The store words its messages "list SLUG: what …" (or "list slug …" for
+// the slug itself); the words after the prefix name the setting.
+func listField(msg string) string {
+	m := strings.ToLower(msg)
+	if strings.HasPrefix(m, "list slug") {
+		return "slug"
+	}
+	if strings.HasPrefix(m, "list ") {
+		if _, rest, ok := strings.Cut(m, ": "); ok {
+			m = rest
+		}
+	}
+	for _, p := range []struct{ word, field string }{
+		{"name", "name"},
+		{"from", "from"},
+		{"reply-to", "reply_to"},
+		{"time zone", "tz"},
+		{"language", "lang"},
+		{"clicks", "clicks"},
+		{"opens", "opens"},
+		{"activity days", "activity_days"},
+		{"a dkim key", "dkim_key"},
+		{"templates", "templates"},
+		{"address", "address"},
+	} {
+		if strings.HasPrefix(m, p.word) {
+			return p.field
+		}
+	}
+	return ""
+}
+
+// topicField is the topic field a store message about a topic is about:
+// "topic slug …" for the slug, "topic SLUG: name …" for the name (keywords
+// are cleaned, never refused).
+func topicField(msg string) string {
+	if strings.HasPrefix(strings.ToLower(msg), "topic slug") {
+		return "slug"
+	}
+	return "name"
+}
+
+// subscriberField is the field of a subscriber change a store message is
+// about, by how the message begins ("email …", "name …", "unknown topic
+// …", "topic slug …", "status …"); the address is the default.
+func subscriberField(msg string) string {
+	m := strings.ToLower(msg)
+	for _, p := range []struct{ word, field string }{
+		{"email", "email"},
+		{"name", "name"},
+		{"unknown topic", "topics"},
+		{"topic", "topics"},
+		{"no topics", "topics"},
+		{"status", "status"},
+	} {
+		if strings.HasPrefix(m, p.word) {
+			return p.field
+		}
+	}
+	return "email"
+}
+
+// errorsIsWALBusy: a deletion committed, but erased bytes may linger in
+// the write-ahead log for a while (subscribers.ErrWALBusy).
+func errorsIsWALBusy(err error) bool { return errors.Is(err, subscribers.ErrWALBusy) }
