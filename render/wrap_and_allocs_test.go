@@ -14,7 +14,7 @@ import (
 // Latin character ("…新城”。", "10.9%；"), so a long Chinese paragraph
 // is not left as one line of several sentences; ASCII "!" and "?" in Latin
 // text still break only at the space after them.
-func TestR3WrapSentenceEnds(t *testing.T) {
+func TestWrapSentenceEnds(t *testing.T) {
 	a := "6月16日，在2024中国（重庆）独角兽企业大会上，扬州获评“独角兽企业新城”。"
 	b := "在今年4月胡润研究院发布的“2024全球独角兽榜”中，高邮企业航天锂电科技（江苏）有限公司入选。"
 	c := "今年 1-5月工业企业研发支出达 13.7 亿元，增幅 10.9%；"
@@ -38,7 +38,7 @@ func TestR3WrapSentenceEnds(t *testing.T) {
 // disk per message (list.Location() used to be called for every Date
 // header: 10 allocations and a file read each time). The bound leaves
 // room for the token signer's own allocations (about 20 of the 25).
-func TestR3WriteMessageAllocs(t *testing.T) {
+func TestWriteMessageAllocs(t *testing.T) {
 	e := prepare(t, zhList(), zhTopics(), sampleIssue(t))
 	rc := tidings.Recipient{SubscriberID: 9, Email: "a@example.cn", Topics: []string{"finance"}}
 	if _, err := e.WriteMessage(io.Discard, rc, MessageOptions{}); err != nil {
@@ -52,7 +52,7 @@ func TestR3WriteMessageAllocs(t *testing.T) {
 // A slot sentinel in any text outside the Markdown (subject, preheader,
 // list name, address, topic names) is refused like one in an article:
 // otherwise a reader's token or address would be spliced in there.
-func TestR3SentinelOutsideMarkdown(t *testing.T) {
+func TestSentinelOutsideMarkdown(t *testing.T) {
 	s := "x " + sentinel(slotEmail) + " y"
 	cases := map[string]func(l *tidings.List, tp []tidings.Topic, is *tidings.Issue){
 		"subject":   func(l *tidings.List, tp []tidings.Topic, is *tidings.Issue) { is.Subject = s },

@@ -8,7 +8,7 @@ import (
 
 // Front matter errors point at the line to fix, whether yaml.v3's parser
 // (0-based line in its message), its scanner or its decoder found them.
-func TestR3FrontMatterErrorLine(t *testing.T) {
+func TestFrontMatterErrorLine(t *testing.T) {
 	tests := []struct{ src, want string }{
 		{"---\ntitle: T\nnumber: [1\n---\n## A\n", "fm.md:3: front matter: did not find expected ',' or ']'"},
 		{"---\ntitle: T\nnumber: {a: 1\n---\n## A\n", "fm.md:3: front matter: did not find expected ',' or '}'"},
@@ -30,7 +30,7 @@ func TestR3FrontMatterErrorLine(t *testing.T) {
 // heading, a caption, a paragraph ending in a URL, or a short line of its
 // own (a signature, a date) to what follows or precedes it. Chinese and
 // Latin bulletins alike.
-func TestR3NoFalseJoins(t *testing.T) {
+func TestNoFalseJoins(t *testing.T) {
 	tests := []struct {
 		name, body string
 		want       []string
@@ -70,7 +70,7 @@ func TestR3NoFalseJoins(t *testing.T) {
 
 // A source line ending the last article ("数据来源：…", "Data source: …")
 // stays in the article; the colophon after it is the footer.
-func TestR3SourceLineIsNotColophon(t *testing.T) {
+func TestSourceLineIsNotColophon(t *testing.T) {
 	for _, label := range []string{"数据来源", "信息来源", "资料来源", "Data source"} {
 		src := "# 简报\n\n第3期\n\n## 第一篇\n\n正文。\n\n## 第二篇\n\n深圳市持续加大基础研究投入。\n\n" +
 			label + "：深圳市科技创新局\n\n编辑：李 涛\n\n电话：4366683\n"
@@ -89,7 +89,7 @@ func TestR3SourceLineIsNotColophon(t *testing.T) {
 // level marks articles; a higher heading with text of its own is an
 // article too (the first article of the sample is "##", the rest "###"),
 // while one that only labels a section is not.
-func TestR3FallbackLevelKeepsHigherArticles(t *testing.T) {
+func TestFallbackLevelKeepsHigherArticles(t *testing.T) {
 	src, err := os.ReadFile(sample)
 	if err != nil {
 		t.Fatal(err)

@@ -20,7 +20,7 @@ import (
 	"github.com/tidings/tidings/internal/testpeers"
 )
 
-func TestR7StatusCode(t *testing.T) {
+func TestStatusCode(t *testing.T) {
 	cases := []struct{ in, want string }{
 		{"host mx.example.com[10.4.5.6] said: 550 5.1.1 user unknown", "5.1.1"},
 		{"host mx.example.com[45.4.12.7] said: try later", ""}, // an IP, no code
@@ -39,7 +39,7 @@ func TestR7StatusCode(t *testing.T) {
 	}
 }
 
-func TestR7KindOf(t *testing.T) {
+func TestKindOf(t *testing.T) {
 	cases := map[string]string{
 		"5.1.1": KindHard, "5.1.10": KindHard, "5.1.2": KindHard, "5.2.1": KindHard, "5.0.0": KindHard,
 		"5.1.7": KindSoft, "5.1.8": KindSoft, // our own sender address
@@ -88,7 +88,7 @@ func report(top string, headers string, parts ...part) []byte {
 	return []byte(strings.ReplaceAll(b.String(), "\n", "\r\n"))
 }
 
-func TestR7DSNVariants(t *testing.T) {
+func TestDSNVariants(t *testing.T) {
 	const dsnReport = "multipart/report; report-type=delivery-status"
 	headers := func(e *env) string {
 		return "Return-Path: <>\nFrom: MAILER-DAEMON@mx.example.net (Mail Delivery System)\nTo: " + e.verp(e.issue) +
@@ -173,10 +173,10 @@ func TestR7DSNVariants(t *testing.T) {
 	}
 }
 
-// TestR7AutoReplySignals: each RFC 3834 or vendor signal on its own keeps
+// TestAutoReplySignals: each RFC 3834 or vendor signal on its own keeps
 // a bounce-looking auto-reply from being taken for a bounce, while the
 // same message without it, or from a mailer daemon, is one.
-func TestR7AutoReplySignals(t *testing.T) {
+func TestAutoReplySignals(t *testing.T) {
 	base := "From: Reader <reader@example.com>\r\nTo: bounces+x@news.example.org\r\nSubject: %s\r\n%s\r\nI am away. Re your mail: 550 5.1.1 user unknown, mailbox full.\r\n"
 	cases := []struct {
 		name, subject, header string
@@ -225,9 +225,9 @@ func (e *env) deliveryRow(issue int64) (state, failKind, lastError string) {
 	return
 }
 
-// TestR7DeliveryRowRecordsBounce: hard and soft bounces are both written
+// TestDeliveryRowRecordsBounce: hard and soft bounces are both written
 // on the issue's delivery row.
-func TestR7DeliveryRowRecordsBounce(t *testing.T) {
+func TestDeliveryRowRecordsBounce(t *testing.T) {
 	e := newEnv(t)
 	e.mustSend("", []string{e.verp(e.issue)}, e.fixture("gmail-soft.eml"))
 	if st, _, le := e.deliveryRow(e.issue); st != "sent" || !strings.HasPrefix(le, "soft bounce: 4.2.2") {
@@ -246,8 +246,8 @@ func TestR7DeliveryRowRecordsBounce(t *testing.T) {
 	}
 }
 
-// TestR7ComplaintVariants: abuse reports as feedback loops really send them.
-func TestR7ComplaintVariants(t *testing.T) {
+// TestComplaintVariants: abuse reports as feedback loops really send them.
+func TestComplaintVariants(t *testing.T) {
 	t.Run("to the List-Unsubscribe mailto", func(t *testing.T) {
 		e := newEnv(t)
 		e.mustSend("", []string{e.unsubAddr()}, e.fixture("arf.eml"))
@@ -282,7 +282,7 @@ func TestR7ComplaintVariants(t *testing.T) {
 	})
 }
 
-func TestR7SMTPIdleTimeout(t *testing.T) {
+func TestSMTPIdleTimeout(t *testing.T) {
 	e := newEnv(t, func(_ *Config, s *ServerConfig) { s.ReadTimeout = 200 * time.Millisecond })
 	c, err := net.Dial("tcp", e.addr)
 	if err != nil {
@@ -318,9 +318,9 @@ func (f *failingDirectory) Lists(ctx context.Context) ([]tidings.List, error) {
 	return f.Directory.Lists(ctx)
 }
 
-// TestR7POP3FailureLeavesMessage: a message whose processing fails stays
+// TestPOP3FailureLeavesMessage: a message whose processing fails stays
 // in the mailbox and is processed by a later poll.
-func TestR7POP3FailureLeavesMessage(t *testing.T) {
+func TestPOP3FailureLeavesMessage(t *testing.T) {
 	e := newEnv(t)
 	mp := testpeers.StartMailpit(t, testpeers.MailpitOptions{POP3User: "bounces", POP3Pass: "s3cret"})
 	smtpAddr, pop3Addr := mp.SMTP, mp.POP3
@@ -363,9 +363,9 @@ func TestR7POP3FailureLeavesMessage(t *testing.T) {
 	}
 }
 
-// TestR7SMTPMaxSession: a client that keeps itself busy with NOOPs is
+// TestSMTPMaxSession: a client that keeps itself busy with NOOPs is
 // still cut off after MaxSession.
-func TestR7SMTPMaxSession(t *testing.T) {
+func TestSMTPMaxSession(t *testing.T) {
 	e := newEnv(t, func(_ *Config, s *ServerConfig) { s.MaxSession = 300 * time.Millisecond })
 	c, err := net.Dial("tcp", e.addr)
 	if err != nil {
@@ -409,10 +409,10 @@ func nestedUnclosed(to string, depth int, folded bool) []byte {
 	return []byte(b.String())
 }
 
-// TestR7HostileNesting: a 2 KB message that would keep the MIME parser
+// TestHostileNesting: a 2 KB message that would keep the MIME parser
 // busy for hours is refused before parsing; the guard keeps a regression
 // from hanging the whole suite.
-func TestR7HostileNesting(t *testing.T) {
+func TestHostileNesting(t *testing.T) {
 	e := newEnv(t)
 	for _, folded := range []bool{false, true} {
 		raw := nestedUnclosed(e.verp(e.issue), 40, folded)
