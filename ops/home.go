@@ -155,4 +155,3 @@ func (s *Service) lastSends(ctx context.Context, listID int64, n int) ([]SendSum
 	}
 	return out, nil
 }
-

@@ -124,4 +124,3 @@ func (s *Service) RemoveSchedule(ctx context.Context, a tidings.Actor, id int64)
 	}
 	return s.audit(ctx, a, auditEntry{Action: "schedule.rm", ObjectKind: "schedule", ObjectID: strconv.FormatInt(id, 10), ListID: sc.ListID, Detail: detail})
 }
-
