@@ -223,7 +223,7 @@ func (e *Edition) render(mask []byte) (*body, error) {
 	if err != nil {
 		return nil, err
 	}
-	hb := crlf(h)
+	hb := crlf(e.trackHTML(h))
 	if enc := base64Len(len(hb)); enc > gmailClip {
 		slog.Warn("render: HTML part passes Gmail's clipping size", "list", e.list.Slug, "issue", e.issue.ID, "articles", b.n, "encoded_bytes", enc)
 	}
@@ -322,7 +322,7 @@ func split(b []byte) []piece {
 			j++
 		}
 		slot, err := strconv.Atoi(string(rest[:j]))
-		if j == 0 || j >= len(rest) || rest[j] != 'x' || err != nil || slot >= nSlots {
+		if j == 0 || j >= len(rest) || rest[j] != 'x' || err != nil || (slot >= nSlots && !isTrackSlot(slot)) {
 			// not one of ours (Prepare refuses sources containing the
 			// prefix, so this is template text): keep it as it is
 			out = append(out, piece{c: newChunk(b[:i+len(sentinelPrefix)])})

@@ -330,6 +330,8 @@ func (e *Edition) WriteMessage(w io.Writer, rc tidings.Recipient, o MessageOptio
 		tk = e.tokens(&tidings.Recipient{})
 	}
 	tt := e.topicSlot(&rc)
+	mt := e.messageTrack(&rc, o.Test || o.To != "")
+	defer mt.done()
 	email := rc.Email
 	if o.To != "" {
 		email = to
@@ -384,6 +386,8 @@ func (e *Edition) WriteMessage(w io.Writer, rc tidings.Recipient, o MessageOptio
 		for _, p := range pieces {
 			if p.c != nil {
 				enc.static(p.c)
+			} else if isTrackSlot(p.slot) {
+				enc.dynamic(mt.value(p.slot))
 			} else {
 				enc.dynamicString(vals[p.slot])
 			}
@@ -413,6 +417,8 @@ func (e *Edition) assemble(rc tidings.Recipient, htmlPart bool) ([]byte, error) 
 	tk := e.tokens(&rc)
 	tt := e.topicSlot(&rc)
 	vals := [nSlots]string{slotUnsub: tk.unsub, slotPrefs: tk.prefs, slotEmail: rc.Email, slotTopics: tt.text}
+	mt := e.messageTrack(&rc, false)
+	defer mt.done()
 	pieces := bd.text
 	if htmlPart {
 		pieces = bd.html
@@ -422,6 +428,8 @@ func (e *Edition) assemble(rc tidings.Recipient, htmlPart bool) ([]byte, error) 
 	for _, p := range pieces {
 		if p.c != nil {
 			out = append(out, p.c.raw...)
+		} else if isTrackSlot(p.slot) {
+			out = append(out, mt.value(p.slot)...)
 		} else {
 			out = append(out, vals[p.slot]...)
 		}

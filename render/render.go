@@ -31,6 +31,7 @@ import (
 	"github.com/tidings/tidings"
 	"github.com/tidings/tidings/templates"
 	"github.com/tidings/tidings/token"
+	"github.com/tidings/tidings/track"
 )
 
 var (
@@ -53,6 +54,10 @@ type Renderer struct {
 	Links  tidings.Links
 	Signer *token.Signer
 	Now    func() time.Time
+	// Track, when set, rewrites article links for click tracking and adds
+	// the open image and honeypot, as the list's modes say (tracking.go).
+	// Only the send path sets it: previews and the archive stay untracked.
+	Track *track.Signer
 }
 
 func (r *Renderer) links() tidings.Links {
@@ -118,6 +123,8 @@ type Edition struct {
 	mu     sync.RWMutex
 	bodies map[string]*entry     // by selected article positions (a bitset)
 	topics map[string]*topicText // reader topic sets → their rendered names
+
+	trk *editionTracking // nil: nothing tracked
 }
 
 type article struct {
@@ -249,6 +256,9 @@ func (r *Renderer) Prepare(list *tidings.List, topics []tidings.Topic, issue *ti
 			return nil, err
 		}
 		e.arts = append(e.arts, &article{pos: pos, anchor: "a" + strconv.Itoa(pos), title: oneLine(a.Title), topics: a.Topics, body: d})
+	}
+	if err := e.prepareTracking(topics); err != nil {
+		return nil, err
 	}
 	if err := e.buildHeaders(); err != nil {
 		return nil, fmt.Errorf("render: list %s: %w", list.Slug, err)
