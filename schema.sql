@@ -399,6 +399,8 @@ CREATE INDEX track_events_by_at ON track_events (at);
 -- form, confirmation and unsubscribe links, bounces, imports, the console);
 -- topic changes made through ops are written by ops. No address: the
 -- person is subscriber_id, and the rows go with them when they are erased.
+-- Every writer of a status stamps updated_at in the same transaction (with
+-- its injected clock), so that is the time of the change.
 CREATE TABLE subscription_events (
     id            INTEGER PRIMARY KEY,
     subscriber_id INTEGER NOT NULL REFERENCES subscribers(id) ON DELETE CASCADE,
@@ -413,9 +415,7 @@ CREATE TRIGGER subscription_status_event AFTER UPDATE OF status ON subscriptions
 WHEN old.status <> new.status
 BEGIN
     INSERT INTO subscription_events (subscriber_id, list_id, at, kind, detail)
-    VALUES (new.subscriber_id, new.list_id,
-            CASE WHEN new.updated_at <> old.updated_at THEN new.updated_at ELSE CAST(strftime('%s', 'now') AS INTEGER) END,
-            new.status, old.status);
+    VALUES (new.subscriber_id, new.list_id, new.updated_at, new.status, old.status);
 END;
 
 -- Bounces and complaints of a list, newest first, by keyset (at, id).
