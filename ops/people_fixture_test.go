@@ -17,15 +17,15 @@ import (
 // list, topic and subscriber tests play: an admin of every list, an
 // editor of keji, an editor of other, and an admin limited to other.
 type peopleEnv struct {
-	s            *Service
-	d            *db.DB
-	ctx          context.Context
-	keji, other  *tidings.List
-	admin        tidings.Actor
-	editor       tidings.Actor // of keji
-	stranger     tidings.Actor // editor of other
-	otherAdmin   tidings.Actor // admin of other only
-	clock        time.Time
+	s           *Service
+	d           *db.DB
+	ctx         context.Context
+	keji, other *tidings.List
+	admin       tidings.Actor
+	editor      tidings.Actor // of keji
+	stranger    tidings.Actor // editor of other
+	otherAdmin  tidings.Actor // admin of other only
+	clock       time.Time
 }
 
 func newPeopleEnv(t testing.TB) *peopleEnv {
