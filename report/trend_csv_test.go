@@ -12,12 +12,13 @@ import (
 	"testing"
 
 	"github.com/tidings/tidings/report"
+	"github.com/tidings/tidings/report/reporttest"
 )
 
 var update = flag.Bool("update", false, "rewrite the golden files in testdata/golden")
 
 func TestTrendIsNewestSendFirstAndSkipsUnsent(t *testing.T) {
-	d := fixture(t)
+	d := reporttest.Fixture(t)
 	ctx := context.Background()
 	rs, err := report.Trend(ctx, d, 1, 10)
 	if err != nil {
@@ -73,7 +74,7 @@ func golden(t *testing.T, name string, got []byte) {
 }
 
 func TestReportCSVLayout(t *testing.T) {
-	r := mustReport(t, fixture(t), 1)
+	r := mustReport(t, reporttest.Fixture(t), 1)
 	var buf bytes.Buffer
 	if err := report.WriteCSV(&buf, r); err != nil {
 		t.Fatal(err)
@@ -127,7 +128,7 @@ func TestCSVNeutralisesFormulas(t *testing.T) {
 }
 
 func TestTrendCSV(t *testing.T) {
-	d := fixture(t)
+	d := reporttest.Fixture(t)
 	rs, err := report.Trend(context.Background(), d, 1, 5)
 	if err != nil {
 		t.Fatal(err)
