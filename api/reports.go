@@ -71,6 +71,12 @@ func getTrend(s *server, w http.ResponseWriter, r *http.Request, a tidings.Actor
 func normalizeReport(r *report.Report) *report.Report {
 	c := *r
 	c.Articles, c.Topics, c.Links, c.Timeline = orEmpty(c.Articles), orEmpty(c.Topics), orEmpty(c.Links), orEmpty(c.Timeline)
+	if len(c.Articles) > 0 {
+		c.Articles = append([]report.Article(nil), c.Articles...)
+		for i := range c.Articles {
+			c.Articles[i].Topics = orEmpty(c.Articles[i].Topics)
+		}
+	}
 	if c.MachineReasons == nil {
 		c.MachineReasons = map[string]int{}
 	}
