@@ -78,7 +78,11 @@ func (c *Classifier) Classify(ev *Event, group []*Event) Verdict {
 			return Verdict{Machine: true, Reason: r.Name()}
 		}
 		if human {
-			return Verdict{Reason: r.Name()}
+			reason := r.Name()
+			if hn, ok := r.(interface{ HumanReason() string }); ok {
+				reason = hn.HumanReason()
+			}
+			return Verdict{Reason: reason}
 		}
 	}
 	return Verdict{}
@@ -118,6 +122,9 @@ func (AppleProxyRule) Decide(ev *Event, _ []*Event) (bool, bool) {
 type ImageProxyRule struct{ Window time.Duration }
 
 func (ImageProxyRule) Name() string { return "image_proxy" }
+
+// HumanReason names the verdict when the rule vouches for a person.
+func (ImageProxyRule) HumanReason() string { return "gmail_proxy" }
 func (r ImageProxyRule) Decide(ev *Event, _ []*Event) (bool, bool) {
 	if ev.Kind != Open {
 		return false, false

@@ -171,7 +171,7 @@ func (s *Signer) verify(tok string) (Ref, error) {
 	if err != nil || len(p) < 8 {
 		return Ref{}, ErrBadToken
 	}
-	r.Sent = time.Unix(int64(binary.BigEndian.Uint32(p)), 0)
+	r.Sent = time.Unix(int64(binary.BigEndian.Uint32(p)), 0).UTC()
 	r.Nonce = binary.BigEndian.Uint32(p[4:])
 	p = p[8:]
 	r.TopicSet = next()
