@@ -1,0 +1,107 @@
+package console
+
+import (
+	"context"
+	"errors"
+	"net/http"
+
+	"github.com/tidings/tidings"
+	"github.com/tidings/tidings/ops"
+)
+
+type progressPage struct {
+	D      *ops.IssueDetail
+	S      *ops.SendStatus
+	Done   int
+	Active bool // preparing or running: the script polls
+}
+
+// progressShow is a send's totals by state, rate, ETA and failures with
+// their SMTP replies, with pause, resume and cancel.
+func (h *handler) progressShow(w http.ResponseWriter, r *http.Request) {
+	id, ok := h.pathID(w, r, "id")
+	if !ok {
+		return
+	}
+	a := actorOf(r)
+	d, err := h.ops.Issue(r.Context(), a, id)
+	if err != nil {
+		h.opsError(w, r, err)
+		return
+	}
+	st, err := h.ops.Status(r.Context(), a, id, 50)
+	if err != nil {
+		h.opsError(w, r, err)
+		return
+	}
+	p := progressPage{D: d, S: st, Done: st.Counts.Done(), Active: st.State == "preparing" || st.State == "running" || st.State == ""}
+	h.render(w, r, http.StatusOK, "progress", view{Title: h.t(r, "progress.title"), List: d.List, IssueID: id, Data: p})
+}
+
+// progressJSON is what the script polls.
+func (h *handler) progressJSON(w http.ResponseWriter, r *http.Request) {
+	id, ok := h.pathID(w, r, "id")
+	if !ok {
+		return
+	}
+	st, err := h.ops.Status(r.Context(), actorOf(r), id, 50)
+	if err != nil {
+		h.jsonError(w, r, err)
+		return
+	}
+	type failure struct {
+		Email    string `json:"email"`
+		State    string `json:"state"`
+		Attempts int    `json:"attempts"`
+		Reply    string `json:"reply"`
+	}
+	fs := []failure{}
+	for _, f := range st.Failures {
+		reply := f.Reply
+		if reply == "" {
+			reply = f.Error
+		}
+		fs = append(fs, failure{f.Email, f.State, f.Attempts, reply})
+	}
+	writeJSON(w, http.StatusOK, map[string]any{
+		"state": st.State, "reason": st.Reason,
+		"total": st.Counts.Total, "sent": st.Counts.Sent, "failed": st.Counts.Failed, "skipped": st.Counts.Skipped,
+		"pending": st.Counts.Pending, "bounced": st.Counts.Bounced + st.Bounces, "complained": st.Counts.Complained,
+		"done": st.Counts.Done(), "percent": percent(st.Counts.Done(), st.Counts.Total),
+		"rate": st.Rate, "eta_seconds": int(st.ETA.Seconds()), "failures": fs,
+	})
+}
+
+func (h *handler) sendPause(w http.ResponseWriter, r *http.Request) {
+	h.sendControl(w, r, h.ops.PauseSend, "paused")
+}
+
+func (h *handler) sendResume(w http.ResponseWriter, r *http.Request) {
+	h.sendControl(w, r, h.ops.ResumeSend, "resumed")
+}
+
+// sendCancel skips every delivery not yet made, after a confirmation box.
+func (h *handler) sendCancel(w http.ResponseWriter, r *http.Request) {
+	if err := r.ParseForm(); err != nil || r.PostForm.Get("confirm") != "yes" {
+		h.fail(w, r, http.StatusUnprocessableEntity, "err.cancel.confirm", nil)
+		return
+	}
+	h.sendControl(w, r, h.ops.CancelSend, "cancelled")
+}
+
+func (h *handler) sendControl(w http.ResponseWriter, r *http.Request, op func(context.Context, tidings.Actor, int64) error, done string) {
+	id, ok := h.pathID(w, r, "id")
+	if !ok {
+		return
+	}
+	if err := op(r.Context(), actorOf(r), id); err != nil {
+		if errors.Is(err, ops.ErrConflict) || errors.Is(err, ops.ErrInvalid) {
+			back(w, r, "/admin/issues/"+itoa(id)+"/progress", "conflict")
+			return
+		}
+		h.opsError(w, r, err)
+		return
+	}
+	back(w, r, "/admin/issues/"+itoa(id)+"/progress", done)
+}
+
