@@ -417,7 +417,7 @@ func (e *Edition) assemble(rc tidings.Recipient, htmlPart bool) ([]byte, error) 
 	tk := e.tokens(&rc)
 	tt := e.topicSlot(&rc)
 	vals := [nSlots]string{slotUnsub: tk.unsub, slotPrefs: tk.prefs, slotEmail: rc.Email, slotTopics: tt.text}
-	mt := e.messageTrack(&rc, false)
+	mt := e.messageTrack(&rc, true) // a preview's links count nothing
 	defer mt.done()
 	pieces := bd.text
 	if htmlPart {

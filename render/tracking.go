@@ -209,7 +209,8 @@ type msgTrack struct {
 var msgTrackPool = sync.Pool{New: func() any { return &msgTrack{} }}
 
 // messageTrack starts rc's tracked values; nil when nothing is tracked.
-// Release it with done.
+// test marks the tokens of test copies and previews: their links work and
+// count nothing. Release it with done.
 func (e *Edition) messageTrack(rc *tidings.Recipient, test bool) *msgTrack {
 	t := e.trk
 	if t == nil {

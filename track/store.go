@@ -27,22 +27,28 @@ type Plan struct {
 }
 
 // Register stores an issue's links and topic bits before its mail goes
-// out, so the redirect can find every target. Registering again is
-// harmless: the first plan of an issue stays (links already in
-// readers' mailboxes keep their meaning).
+// out (and before a preview), so the redirect can find every target. The
+// plan of the latest preparation replaces an earlier one: a draft's links
+// may change between a preview and the send; a sent issue's do not, so
+// re-preparing it (a resumed send) writes the same rows.
 func Register(ctx context.Context, d *db.DB, p Plan) error {
 	if p.Issue == 0 || (len(p.Links) == 0 && len(p.Topics) == 0) {
 		return nil
 	}
 	err := d.WriteTx(ctx, func(tx *sql.Tx) error {
+		for _, q := range []string{`DELETE FROM track_links WHERE issue_id = ?`, `DELETE FROM track_topics WHERE issue_id = ?`} {
+			if _, err := tx.ExecContext(ctx, q, p.Issue); err != nil {
+				return err
+			}
+		}
 		for _, l := range p.Links {
-			if _, err := tx.ExecContext(ctx, `INSERT OR IGNORE INTO track_links (issue_id, position, link, url) VALUES (?, ?, ?, ?)`,
+			if _, err := tx.ExecContext(ctx, `INSERT INTO track_links (issue_id, position, link, url) VALUES (?, ?, ?, ?)`,
 				p.Issue, l.Position, l.Link, l.URL); err != nil {
 				return err
 			}
 		}
 		for bit, id := range p.Topics {
-			if _, err := tx.ExecContext(ctx, `INSERT OR IGNORE INTO track_topics (issue_id, bit, topic_id) VALUES (?, ?, ?)`,
+			if _, err := tx.ExecContext(ctx, `INSERT INTO track_topics (issue_id, bit, topic_id) VALUES (?, ?, ?)`,
 				p.Issue, bit, id); err != nil {
 				return err
 			}
