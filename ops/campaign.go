@@ -14,6 +14,7 @@ import (
 	"github.com/tidings/tidings/render"
 	"github.com/tidings/tidings/subscribers"
 	"github.com/tidings/tidings/token"
+	"github.com/tidings/tidings/track"
 )
 
 // Compile-time checks of the wiring between packages.
@@ -74,10 +75,14 @@ func (c campaigns) prepare(ctx context.Context, issueID int64) (*edition, error)
 	}
 	signer := token.New(secret)
 	signer.Now = c.now
-	r := &render.Renderer{Links: c.links, Signer: signer, Now: c.now}
+	r := &render.Renderer{Links: c.links, Signer: signer, Now: c.now, Track: track.NewSigner(secret)}
 	ed, err := r.Prepare(l, topics, is)
 	if err != nil {
 		return nil, fmt.Errorf("issue %d: %w", issueID, err)
+	}
+	// the redirect finds tracked links' targets here (package track)
+	if err := track.Register(ctx, c.d, ed.TrackPlan()); err != nil {
+		return nil, err
 	}
 	return &edition{issue: is, list: l, topics: topics, ed: ed}, nil
 }
@@ -88,7 +93,13 @@ func (c campaigns) Campaign(ctx context.Context, issueID int64) (*mailer.Campaig
 		return nil, err
 	}
 	l := e.list
-	return &mailer.Campaign{IssueID: e.issue.ID, ListID: l.ID, List: l.Slug, Domain: l.Domain(), Composer: editionComposer{e.ed}}, nil
+	// The list's own DKIM key, when it has one, signs its mail in every
+	// process; the process key (--dkim-key) signs the other lists.
+	key, err := mailer.ListDKIM(l.DKIMSelector, l.DKIMKey)
+	if err != nil {
+		return nil, fmt.Errorf("list %s: %w", l.Slug, err)
+	}
+	return &mailer.Campaign{IssueID: e.issue.ID, ListID: l.ID, List: l.Slug, Domain: l.Domain(), Composer: editionComposer{e.ed}, DKIM: key}, nil
 }
 
 // editionComposer adapts render.Edition to mailer.Composer, so that

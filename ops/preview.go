@@ -27,6 +27,7 @@ type Preview struct {
 	HTML     string
 	Text     string
 	EML      []byte
+	List     string         // the issue's list (slug)
 	Email    string         // the reader previewed; "" for a topic set
 	Status   tidings.Status // the reader's status on the list ("" for a topic set)
 	Topics   []string       // the topic set the preview was made for
@@ -57,7 +58,7 @@ func (s *Service) Preview(ctx context.Context, a tidings.Actor, issueID int64, p
 	if err != nil {
 		return nil, storeErr(err, "")
 	}
-	out := &Preview{Subject: e.ed.Subject()}
+	out := &Preview{Subject: e.ed.Subject(), List: e.list.Slug}
 	var rc tidings.Recipient
 	opts := render.MessageOptions{}
 	field := "email"

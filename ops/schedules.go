@@ -2,6 +2,8 @@ package ops
 
 import (
 	"context"
+	"errors"
+	"fmt"
 	"strconv"
 	"strings"
 
@@ -20,6 +22,10 @@ func (s *Service) scheduleStore() *schedule.Store {
 // tz ("" = the list's zone).
 func (s *Service) Schedule(ctx context.Context, a tidings.Actor, issueID int64, at, tz string) (*schedule.Schedule, error) {
 	listID, err := s.issueListID(ctx, a, issueID, PermEdit)
+	if errors.Is(err, ErrNotFound) {
+		// As the schedule store words it, which the CLI has always printed.
+		return nil, as(ErrNotFound, fmt.Errorf("issue %d not found (see tidings issue ls)", issueID))
+	}
 	if err != nil {
 		return nil, err
 	}

@@ -1,7 +1,6 @@
 package main
 
 import (
-	"context"
 	"errors"
 	"fmt"
 	"io"
@@ -13,17 +12,8 @@ import (
 
 	"github.com/tidings/tidings"
 	"github.com/tidings/tidings/issues"
-	"github.com/tidings/tidings/subscribers"
+	"github.com/tidings/tidings/ops"
 )
-
-// issueStore opens the database and returns the issues store on it.
-func (a *App) issueStore(ctx context.Context) (*issues.Store, error) {
-	d, err := a.DB(ctx)
-	if err != nil {
-		return nil, err
-	}
-	return issues.NewStore(d), nil
-}
 
 func newIssueCmd(a *App) *cobra.Command {
 	c := &cobra.Command{
@@ -34,47 +24,6 @@ func newIssueCmd(a *App) *cobra.Command {
 	}
 	c.AddCommand(newIssueImportCmd(a), newIssueLsCmd(a), newIssueShowCmd(a), newIssueTagCmd(a), newIssueRetagCmd(a), newIssueReadyCmd(a))
 	return c
-}
-
-// loadedIssue is an issue with its list, the list's topics and the two
-// stores: what show, tag, retag and preview all start from.
-type loadedIssue struct {
-	issues *issues.Store
-	subs   *subscribers.Store
-	issue  *tidings.Issue
-	list   *tidings.List
-	topics []tidings.Topic
-}
-
-// loadIssue reads the issue whose id is the argument arg (a malformed id
-// is a usage error) with its list and topics. Errors already name the
-// issue ("issue 9: not found").
-func (a *App) loadIssue(ctx context.Context, arg string) (*loadedIssue, error) {
-	id, err := parseIssueID(arg)
-	if err != nil {
-		return nil, err
-	}
-	s, err := a.issueStore(ctx)
-	if err != nil {
-		return nil, err
-	}
-	is, err := s.Get(ctx, id)
-	if err != nil {
-		return nil, err
-	}
-	subs, err := a.store(ctx)
-	if err != nil {
-		return nil, err
-	}
-	l, err := subs.ListByID(ctx, is.ListID)
-	if err != nil {
-		return nil, fmt.Errorf("issue %d: %w", id, err)
-	}
-	topics, err := subs.Topics(ctx, l.ID)
-	if err != nil {
-		return nil, fmt.Errorf("issue %d: %w", id, err)
-	}
-	return &loadedIssue{issues: s, subs: subs, issue: is, list: l, topics: topics}, nil
 }
 
 // parseIssueID reads an issue id argument; a malformed one is a usage error.
@@ -120,23 +69,11 @@ line, when anything is wrong: nothing is stored then.`,
 			if err != nil {
 				return fmt.Errorf("import %s: %w", name, err)
 			}
-			subs, err := a.store(ctx)
+			svc, err := a.ops(ctx)
 			if err != nil {
 				return err
 			}
-			l, err := subs.ResolveList(ctx, list)
-			if err != nil {
-				return err
-			}
-			topics, err := subs.Topics(ctx, l.ID)
-			if err != nil {
-				return err
-			}
-			s, err := a.issueStore(ctx)
-			if err != nil {
-				return err
-			}
-			is, err := s.ImportWithOptions(ctx, l.ID, name, src, topics, issues.ImportOptions{Replace: replace})
+			is, err := svc.ImportIssue(ctx, ops.CLI(), list, name, src, replace)
 			if err != nil {
 				if errors.Is(err, issues.ErrExists) {
 					return fmt.Errorf("%w (--replace overwrites a draft)", err)
@@ -147,7 +84,11 @@ line, when anything is wrong: nothing is stored then.`,
 				return a.printJSON(issueSummaryJSON{ID: is.ID, Number: is.Number, Title: is.Title, Status: string(is.Status), Date: is.Date, Articles: len(is.Articles)})
 			}
 			// stdout carries only the id, for scripts; the summary goes to stderr.
-			fmt.Fprintf(a.Stderr, "imported %s issue %d into list %s: %s, %d articles\n", name, is.Number, l.Slug, is.Title, len(is.Articles))
+			d, err := svc.Issue(ctx, ops.CLI(), is.ID)
+			if err != nil {
+				return err
+			}
+			fmt.Fprintf(a.Stderr, "imported %s issue %d into list %s: %s, %d articles\n", name, is.Number, d.List.Slug, is.Title, len(is.Articles))
 			for _, art := range is.Articles {
 				fmt.Fprintf(a.Stderr, "  %d. %s  [%s]\n", art.Position, art.Title, topicsLabel(art))
 			}
@@ -178,19 +119,11 @@ func newIssueLsCmd(a *App) *cobra.Command {
 		Args:  exactArgs(0, "no arguments"),
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			ctx := cmd.Context()
-			subs, err := a.store(ctx)
+			svc, err := a.ops(ctx)
 			if err != nil {
 				return err
 			}
-			l, err := subs.ResolveList(ctx, list)
-			if err != nil {
-				return err
-			}
-			s, err := a.issueStore(ctx)
-			if err != nil {
-				return err
-			}
-			all, err := s.List(ctx, l.ID)
+			all, err := svc.Issues(ctx, ops.CLI(), list)
 			if err != nil {
 				return err
 			}
@@ -202,7 +135,13 @@ func newIssueLsCmd(a *App) *cobra.Command {
 				return a.printJSON(out)
 			}
 			if len(all) == 0 {
-				fmt.Fprintf(a.Stderr, "no issues in list %s yet: import one with tidings issue import FILE.md\n", l.Slug)
+				slug := list
+				if subs, err := a.store(ctx); err == nil && slug == "" { // the only list, named
+					if l, err := subs.ResolveList(ctx, ""); err == nil {
+						slug = l.Slug
+					}
+				}
+				fmt.Fprintf(a.Stderr, "no issues in list %s yet: import one with tidings issue import FILE.md\n", slug)
 				return nil
 			}
 			t := newTable(a.Stdout, "ID", "NUMBER", "STATUS", "ARTICLES", "DATE", "TITLE")
@@ -244,11 +183,19 @@ func newIssueShowCmd(a *App) *cobra.Command {
 		Short: "Show an issue and who gets each article",
 		Args:  exactArgs(1, "ID"),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			li, err := a.loadIssue(cmd.Context(), args[0])
+			id, err := parseIssueID(args[0])
 			if err != nil {
 				return err
 			}
-			is, l := li.issue, li.list
+			svc, err := a.ops(cmd.Context())
+			if err != nil {
+				return err
+			}
+			d, err := svc.Issue(cmd.Context(), ops.CLI(), id)
+			if err != nil {
+				return err
+			}
+			is, l := d.Issue, d.List
 			out := issueJSON{ID: is.ID, List: l.Slug, Number: is.Number, Title: is.Title, Subject: is.Subject,
 				Preheader: is.Preheader, Date: is.Date, Status: string(is.Status), Articles: []articleJSON{}}
 			if !is.SentAt.IsZero() {
@@ -307,25 +254,29 @@ or "none" for no topic, which sends the article to every reader.`,
 			if err != nil || pos <= 0 {
 				return usagef("issue tag: position %q: want an article number (1, 2, …)", args[1])
 			}
-			s, err := a.issueStore(ctx)
+			svc, err := a.ops(ctx)
 			if err != nil {
 				return err
 			}
-			var slugs []string
+			slugs := []string{}
 			switch v := strings.TrimSpace(args[2]); strings.ToLower(v) {
 			case "none", "":
 			case "all":
-				li, err := a.loadIssue(ctx, args[0])
+				d, err := svc.Issue(ctx, ops.CLI(), id)
 				if err != nil {
 					return err
 				}
-				for _, t := range li.topics {
+				for _, t := range d.Topics {
 					slugs = append(slugs, t.Slug)
 				}
 			default:
 				slugs = strings.Split(v, ",")
 			}
-			if err := s.Tag(ctx, id, pos, slugs); err != nil {
+			if _, err := svc.UpdateArticle(ctx, ops.CLI(), id, pos, ops.ArticleChange{Topics: &slugs}); err != nil {
+				var fe *ops.FieldError
+				if errors.As(err, &fe) {
+					return fmt.Errorf("tag issue %d article %d: %s", id, pos, fe.Problem)
+				}
 				return err
 			}
 			if len(slugs) == 0 {
@@ -345,15 +296,19 @@ func newIssueRetagCmd(a *App) *cobra.Command {
 		Short: "Re-apply topic keywords to the articles not tagged by hand or attribute",
 		Args:  exactArgs(1, "ID"),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			li, err := a.loadIssue(cmd.Context(), args[0])
+			id, err := parseIssueID(args[0])
 			if err != nil {
 				return err
 			}
-			n, err := li.issues.Retag(cmd.Context(), li.issue.ID, li.topics)
+			svc, err := a.ops(cmd.Context())
 			if err != nil {
 				return err
 			}
-			fmt.Fprintf(a.Stdout, "issue %d: %d article(s) retagged\n", li.issue.ID, n)
+			n, err := svc.Retag(cmd.Context(), ops.CLI(), id)
+			if err != nil {
+				return err
+			}
+			fmt.Fprintf(a.Stdout, "issue %d: %d article(s) retagged\n", id, n)
 			return nil
 		},
 	}
@@ -370,11 +325,11 @@ func newIssueReadyCmd(a *App) *cobra.Command {
 			if err != nil {
 				return err
 			}
-			s, err := a.issueStore(ctx)
+			svc, err := a.ops(ctx)
 			if err != nil {
 				return err
 			}
-			if err := s.SetStatus(ctx, id, tidings.IssueReady, tidings.IssueDraft, tidings.IssueReady); err != nil {
+			if err := svc.MarkReady(ctx, ops.CLI(), id); err != nil {
 				return err
 			}
 			fmt.Fprintf(a.Stdout, "issue %d is ready\n", id)

@@ -1,8 +1,6 @@
 package main
 
 import (
-	"bytes"
-	"context"
 	"errors"
 	"fmt"
 	"os"
@@ -12,9 +10,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/tidings/tidings"
-	"github.com/tidings/tidings/render"
-	"github.com/tidings/tidings/subscribers"
-	"github.com/tidings/tidings/token"
+	"github.com/tidings/tidings/ops"
 )
 
 func newIssuePreviewCmd(a *App) *cobra.Command {
@@ -36,60 +32,36 @@ write the decoded parts, --eml the message.`,
 			if strings.TrimSpace(to) == "" {
 				return usagef("issue preview: --to EMAIL is required")
 			}
-			li, err := a.loadIssue(ctx, args[0])
-			if err != nil {
-				return fmt.Errorf("preview: %w", err)
-			}
-			is, l := li.issue, li.list
-			rc, status, err := recipientOn(ctx, li.subs, l, to)
-			if err != nil {
-				return fmt.Errorf("preview: %w", err)
-			}
-			d, err := a.DB(ctx)
+			svc, err := a.ops(ctx)
 			if err != nil {
 				return err
 			}
-			secret, err := d.Secret(ctx)
+			p, err := svc.Preview(ctx, ops.CLI(), id, ops.PreviewFor{Email: to})
 			if err != nil {
-				return fmt.Errorf("preview: %w", err)
-			}
-			signer := token.New(secret)
-			signer.Now = a.Now
-			r := &render.Renderer{Links: tidings.Links{Base: a.cfg.BaseURL}, Signer: signer, Now: a.Now}
-			e, err := r.Prepare(l, li.topics, is)
-			if err != nil {
-				return fmt.Errorf("preview: %w", err)
-			}
-			var eml bytes.Buffer
-			if _, err := e.WriteMessage(&eml, rc, render.MessageOptions{}); err != nil {
-				if errors.Is(err, render.ErrNoArticles) {
-					key, _ := e.Combination(rc)
-					return fmt.Errorf("preview: %s gets no article of issue %d (topics: %s), so sending skips them", rc.Email, id, key)
+				var fe *ops.FieldError
+				if errors.As(err, &fe) {
+					return fmt.Errorf("preview: %s", fe.Problem)
 				}
 				return fmt.Errorf("preview: %w", err)
 			}
-			if status != tidings.StatusConfirmed {
-				fmt.Fprintf(a.Stderr, "note: %s is %s on list %s; only confirmed subscribers receive issues\n", rc.Email, status, l.Slug)
+			if p.Status != tidings.StatusConfirmed {
+				fmt.Fprintf(a.Stderr, "note: %s is %s on list %s; only confirmed subscribers receive issues\n", p.Email, p.Status, p.List)
 			}
 			if htmlFile == "" && textFile == "" && emlFile == "" {
-				_, err := a.Stdout.Write(eml.Bytes())
+				_, err := a.Stdout.Write(p.EML)
 				return err
 			}
-			// Render everything first, then write: a failure leaves no
-			// half of the files behind.
+			// Everything is rendered; write the files one by one, each
+			// whole or not at all.
 			files := map[string][]byte{}
 			if htmlFile != "" {
-				if files[htmlFile], err = e.HTML(rc); err != nil {
-					return fmt.Errorf("preview: %w", err)
-				}
+				files[htmlFile] = []byte(p.HTML)
 			}
 			if textFile != "" {
-				if files[textFile], err = e.Text(rc); err != nil {
-					return fmt.Errorf("preview: %w", err)
-				}
+				files[textFile] = []byte(p.Text)
 			}
 			if emlFile != "" {
-				files[emlFile] = eml.Bytes()
+				files[emlFile] = p.EML
 			}
 			for name, b := range files {
 				if err := writeFileAtomic(name, b); err != nil {
@@ -104,29 +76,6 @@ write the decoded parts, --eml the message.`,
 	c.Flags().StringVar(&textFile, "text", "", "write the plain-text part to FILE")
 	c.Flags().StringVar(&emlFile, "eml", "", "write the whole message to FILE")
 	return c
-}
-
-// recipientOn is the subscriber with address email on list l as a
-// Recipient, with their status there. Anyone not on the list is an error:
-// a preview must be a message that could really be sent.
-func recipientOn(ctx context.Context, ss *subscribers.Store, l *tidings.List, email string) (tidings.Recipient, tidings.Status, error) {
-	p, err := ss.Get(ctx, email)
-	if errors.Is(err, subscribers.ErrNotFound) {
-		return tidings.Recipient{}, "", fmt.Errorf("%s is not a subscriber of list %s (see tidings sub ls --list %s)", email, l.Slug, l.Slug)
-	}
-	if err != nil {
-		return tidings.Recipient{}, "", err
-	}
-	for _, sub := range p.Subscriptions {
-		if sub.ListID == l.ID {
-			rc := tidings.Recipient{SubscriberID: p.ID, Email: p.Email, Name: p.Name, AllTopics: sub.AllTopics}
-			if !sub.AllTopics {
-				rc.Topics = sub.Topics
-			}
-			return rc, sub.Status, nil
-		}
-	}
-	return tidings.Recipient{}, "", fmt.Errorf("%s is not a subscriber of list %s (see tidings sub ls --list %s)", p.Email, l.Slug, l.Slug)
 }
 
 // writeFileAtomic writes name through a temporary file in its directory.

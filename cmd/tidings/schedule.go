@@ -1,7 +1,6 @@
 package main
 
 import (
-	"context"
 	"errors"
 	"fmt"
 	"strconv"
@@ -9,18 +8,9 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/tidings/tidings/ops"
 	"github.com/tidings/tidings/schedule"
 )
-
-func (a *App) scheduleStore(ctx context.Context) (*schedule.Store, error) {
-	d, err := a.DB(ctx)
-	if err != nil {
-		return nil, err
-	}
-	st := schedule.NewStore(d)
-	st.Now = a.Now
-	return st, nil
-}
 
 func newScheduleCmd(a *App) *cobra.Command {
 	c := &cobra.Command{
@@ -112,7 +102,7 @@ func newScheduleAddCmd(a *App) *cobra.Command {
 					return scheduleError(fmt.Errorf("--tz: %w", err))
 				}
 			}
-			st, err := a.scheduleStore(ctx)
+			svc, err := a.ops(ctx)
 			if err != nil {
 				return err
 			}
@@ -122,31 +112,14 @@ func newScheduleAddCmd(a *App) *cobra.Command {
 				if err != nil {
 					return err
 				}
-				zone := tz
-				if zone == "" {
-					if zone, err = st.IssueZone(ctx, id); err != nil {
-						return err
+				if sc, err = svc.Schedule(ctx, ops.CLI(), id, at, tz); err != nil {
+					if errors.Is(err, schedule.ErrInvalid) {
+						return scheduleError(fmt.Errorf("--at: %w", err))
 					}
-				}
-				loc, err := schedule.LoadZone(zone)
-				if err != nil {
-					return err
-				}
-				when, err := schedule.ParseTime(at, loc, a.Now())
-				if err != nil {
-					return scheduleError(fmt.Errorf("--at: %w", err))
-				}
-				if sc, err = st.AddOnce(ctx, id, when, zone); err != nil {
 					return scheduleError(err)
 				}
-			} else {
-				_, l, err := a.storeAndList(ctx, list)
-				if err != nil {
-					return err
-				}
-				if sc, err = st.AddCron(ctx, l.ID, spec, tz); err != nil {
-					return scheduleError(err)
-				}
+			} else if sc, err = svc.AddRecurring(ctx, ops.CLI(), list, spec, tz); err != nil {
+				return scheduleError(err)
 			}
 			if asJSON {
 				return a.printJSON(toScheduleJSON(*sc))
@@ -177,11 +150,11 @@ func newScheduleLsCmd(a *App) *cobra.Command {
 		Short: "List pending and recurring schedules with their next run",
 		Args:  exactArgs(0, "no arguments"),
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			st, err := a.scheduleStore(cmd.Context())
+			svc, err := a.ops(cmd.Context())
 			if err != nil {
 				return err
 			}
-			all, err := st.List(cmd.Context())
+			all, err := svc.Schedules(cmd.Context(), ops.CLI(), "")
 			if err != nil {
 				return err
 			}
@@ -226,11 +199,11 @@ func newScheduleRmCmd(a *App) *cobra.Command {
 			if err != nil || id <= 0 {
 				return usagef("schedule id %q: want a positive number (see tidings schedule ls)", args[0])
 			}
-			st, err := a.scheduleStore(cmd.Context())
+			svc, err := a.ops(cmd.Context())
 			if err != nil {
 				return err
 			}
-			if err := st.Remove(cmd.Context(), id); err != nil {
+			if err := svc.RemoveSchedule(cmd.Context(), ops.CLI(), id); err != nil {
 				return err
 			}
 			fmt.Fprintf(a.Stdout, "schedule %d removed\n", id)

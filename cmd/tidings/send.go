@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"io"
 	"log/slog"
 	"net/url"
 	"os"
@@ -18,79 +17,11 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/tidings/tidings"
-	"github.com/tidings/tidings/db"
 	"github.com/tidings/tidings/inbound"
-	"github.com/tidings/tidings/issues"
 	"github.com/tidings/tidings/mailer"
 	"github.com/tidings/tidings/ops"
-	"github.com/tidings/tidings/render"
 	"github.com/tidings/tidings/subscribers"
-	"github.com/tidings/tidings/token"
 )
-
-// Compile-time checks of the wiring between packages.
-var (
-	_ mailer.Recipients = (*subscribers.Store)(nil)
-	_ mailer.Campaigns  = campaigns{}
-	_ mailer.Composer   = editionComposer{}
-)
-
-// campaigns prepares an issue for the engine: the issue with its
-// articles, its list and topics, and a render.Edition that composes each
-// recipient's message (encoded parts cached per topic combination).
-type campaigns struct {
-	d     *db.DB
-	links tidings.Links
-	now   func() time.Time
-}
-
-func (c campaigns) Campaign(ctx context.Context, issueID int64) (*mailer.Campaign, error) {
-	is, err := issues.NewStore(c.d).Get(ctx, issueID)
-	if err != nil {
-		if errors.Is(err, issues.ErrNotFound) {
-			return nil, fmt.Errorf("issue %d: %w", issueID, mailer.ErrNotFound)
-		}
-		return nil, err
-	}
-	ss := subscribers.NewStore(c.d)
-	l, err := ss.ListByID(ctx, is.ListID)
-	if err != nil {
-		return nil, err
-	}
-	topics, err := ss.Topics(ctx, l.ID)
-	if err != nil {
-		return nil, err
-	}
-	secret, err := c.d.Secret(ctx)
-	if err != nil {
-		return nil, err
-	}
-	r := &render.Renderer{Links: c.links, Signer: token.New(secret), Now: c.now}
-	ed, err := r.Prepare(l, topics, is)
-	if err != nil {
-		return nil, fmt.Errorf("issue %d: %w", issueID, err)
-	}
-	// The list's own DKIM key, when it has one, signs its mail in every
-	// process; the process key (--dkim-key) signs the other lists.
-	key, err := mailer.ListDKIM(l.DKIMSelector, l.DKIMKey)
-	if err != nil {
-		return nil, fmt.Errorf("list %s: %w", l.Slug, err)
-	}
-	return &mailer.Campaign{IssueID: is.ID, ListID: l.ID, List: l.Slug, Domain: l.Domain(), Composer: editionComposer{ed}, DKIM: key}, nil
-}
-
-// editionComposer adapts render.Edition to mailer.Composer, so that
-// mailer does not import render.
-type editionComposer struct{ e *render.Edition }
-
-func (c editionComposer) Combination(rc tidings.Recipient) (string, int) { return c.e.Combination(rc) }
-
-func (c editionComposer) Compose(w io.Writer, rc tidings.Recipient, o mailer.ComposeOptions) (string, error) {
-	mi, err := c.e.WriteMessage(w, rc, render.MessageOptions{To: o.To, Test: o.Test})
-	return mi.MessageID, err
-}
-
-func (c editionComposer) ReturnPath(rc tidings.Recipient) string { return c.e.ReturnPath(rc) }
 
 // relays parses the configured SMTP URLs; a bad one is a usage error
 // that names it (without its password). A relay without helo= says the
@@ -249,7 +180,7 @@ func (a *App) newEngine(ctx context.Context) (*mailer.Engine, error) {
 	}
 	deps := mailer.Deps{
 		DB:         d,
-		Campaigns:  campaigns{d: d, links: tidings.Links{Base: a.cfg.BaseURL}, now: a.Now},
+		Campaigns:  ops.Campaigns(d, tidings.Links{Base: a.cfg.BaseURL}, a.Now),
 		Recipients: subscribers.NewStore(d),
 	}
 	return mailer.New(cfg, deps), nil
@@ -328,7 +259,7 @@ Tuning (environment only; durations like 30s, 2m):
 			case dry:
 				return a.dryRun(ctx, e, id, asJSON)
 			case testTo != "":
-				return a.testSend(ctx, e, id, testTo, as)
+				return a.testSend(ctx, id, testTo, as)
 			}
 			return a.send(ctx, e, id, retry, asJSON)
 		},
@@ -373,40 +304,24 @@ func avgKB(b int64, n int) float64 {
 }
 
 // testSend sends one copy to addr, as subscriber asEmail would get it
-// (or as a reader of every topic).
-func (a *App) testSend(ctx context.Context, e *mailer.Engine, id int64, addr, asEmail string) error {
-	to, err := tidings.ParseEmail(addr)
-	if err != nil {
-		return usagef("send --test-to: %v", err)
-	}
-	var rc *tidings.Recipient
-	if asEmail != "" {
-		d, err := a.DB(ctx)
-		if err != nil {
-			return err
-		}
-		is, err := issues.NewStore(d).Get(ctx, id)
-		if err != nil {
-			return fmt.Errorf("issue %d: %w", id, err)
-		}
-		sub, err := subscribers.NewStore(d).Get(ctx, asEmail)
-		if err != nil {
-			return fmt.Errorf("send --as %s: %w", asEmail, err)
-		}
-		for _, s := range sub.Subscriptions {
-			if s.ListID == is.ListID {
-				rc = &tidings.Recipient{SubscriberID: sub.ID, Email: sub.Email, Name: sub.Name, AllTopics: s.AllTopics, Topics: s.Topics}
-			}
-		}
-		if rc == nil {
-			return fmt.Errorf("send --as %s: not subscribed to the issue's list", asEmail)
-		}
-	}
-	mid, err := e.SendTest(ctx, id, to.Addr, rc)
+// (or as a reader of every topic), through the operations layer.
+func (a *App) testSend(ctx context.Context, id int64, addr, asEmail string) error {
+	svc, err := a.ops(ctx)
 	if err != nil {
 		return err
 	}
-	fmt.Fprintf(a.Stdout, "sent a test copy of issue %d to %s (%s)\n", id, to.Addr, mid)
+	ids, err := svc.SendTest(ctx, ops.CLI(), id, []string{addr}, asEmail)
+	var fe *ops.FieldError
+	switch {
+	case errors.As(err, &fe) && fe.Field == "to":
+		return usagef("send --test-to: %s", fe.Problem)
+	case errors.As(err, &fe) && fe.Field == "as":
+		return fmt.Errorf("send --as %s: %s", asEmail, fe.Problem)
+	case err != nil:
+		return err
+	}
+	to, _ := tidings.ParseEmail(addr) // valid: SendTest took it
+	fmt.Fprintf(a.Stdout, "sent a test copy of issue %d to %s (%s)\n", id, to.Addr, ids[0])
 	return nil
 }
 

@@ -7,6 +7,7 @@ import (
 
 	"github.com/tidings/tidings/inbound"
 	"github.com/tidings/tidings/mailer"
+	"github.com/tidings/tidings/ops"
 )
 
 // statusJSON is the JSON of `status --json` (and `send --json`): the
@@ -34,7 +35,7 @@ func newStatusCmd(a *App) *cobra.Command {
 			if err != nil {
 				return err
 			}
-			d, err := a.DB(cmd.Context())
+			svc, err := a.ops(cmd.Context())
 			if err != nil {
 				return err
 			}
@@ -42,14 +43,11 @@ func newStatusCmd(a *App) *cobra.Command {
 			if all || asJSON {
 				limit = -1
 			}
-			st, err := mailer.ReadStatus(cmd.Context(), d, id, limit)
+			ss, err := svc.Status(cmd.Context(), ops.CLI(), id, limit)
 			if err != nil {
 				return err
 			}
-			bc, err := inbound.CountIssue(cmd.Context(), d, id)
-			if err != nil {
-				return err
-			}
+			st, bc := ss.Status, ss.BounceCounts
 			if asJSON {
 				out := statusJSON{Issue: id, Counts: st.Counts, State: st.State, Reason: st.Reason, Failures: st.Failures, Bounces: bc}
 				if out.Failures == nil {
