@@ -14,7 +14,7 @@ import (
 const (
 	chartW, chartH       = 720, 240
 	chartLeft, chartTop  = 44, 12
-	chartRight, chartBot = 8, 30
+	chartRight, chartBot = 22, 30
 )
 
 // clicksChart draws human clicks per hour as an SVG bar chart, server-side
@@ -36,7 +36,7 @@ func clicksChart(points []report.Point, title, desc, hourLabel string) template.
 	for _, v := range []int{0, top / 2, top} {
 		y := float64(chartTop) + plotH - plotH*float64(v)/float64(top)
 		fmt.Fprintf(&b, `<line x1="%d" x2="%d" y1="%.1f" y2="%.1f" stroke="#d5d9e0" stroke-width="1"/>`, chartLeft, chartW-chartRight, y, y)
-		fmt.Fprintf(&b, `<text x="%d" y="%.1f" text-anchor="end" font-size="12" fill="#4a5261">%d</text>`, chartLeft-6, y+4, v)
+		fmt.Fprintf(&b, `<text x="%d" y="%.1f" text-anchor="end" font-size="14" fill="#4a5261">%d</text>`, chartLeft-6, y+4, v)
 	}
 	n := len(points)
 	if n > 0 {
@@ -52,7 +52,7 @@ func clicksChart(points []report.Point, title, desc, hourLabel string) template.
 		// X-axis labels every 6 hours, as hours after the send started.
 		for i := 0; i <= n; i += 6 {
 			x := float64(chartLeft) + slot*float64(i)
-			fmt.Fprintf(&b, `<text x="%.1f" y="%d" text-anchor="middle" font-size="12" fill="#4a5261">%d h</text>`, x, chartH-10, i)
+			fmt.Fprintf(&b, `<text x="%.1f" y="%d" text-anchor="middle" font-size="14" fill="#4a5261">%d h</text>`, x, chartH-10, i)
 		}
 	}
 	fmt.Fprintf(&b, `<line x1="%d" x2="%d" y1="%d" y2="%d" stroke="#4a5261" stroke-width="1"/>`,

@@ -33,9 +33,10 @@ func Fixture(t testing.TB) *db.DB {
 		}
 	}
 	exec(`INSERT INTO lists (id, slug, name, from_addr, created_at) VALUES (1, 'keji', '科技情报参考', 'n <n@example.org>', 0)`)
+	exec(`UPDATE lists SET opens = 'aggregate' WHERE id = 1`)
 	exec(`INSERT INTO lists (id, slug, name, from_addr, created_at) VALUES (2, 'other', 'Other', 'n <n@example.org>', 0)`)
-	for i, slug := range []string{"ageing", "biomed", "finance", "space", "quantum"} {
-		exec(`INSERT INTO topics (id, list_id, slug, name, created_at) VALUES (?, 1, ?, ?, 0)`, i+1, slug, "T "+slug)
+	for i, tp := range [][2]string{{"ageing", "养老"}, {"biomed", "生物医药"}, {"finance", "科技金融"}, {"space", "航天"}, {"quantum", "量子"}} {
+		exec(`INSERT INTO topics (id, list_id, slug, name, created_at) VALUES (?, 1, ?, ?, 0)`, i+1, tp[0], tp[1])
 	}
 	exec(`INSERT INTO issues (id, list_id, number, title, status, created_at, sent_at) VALUES (1, 1, 7, '科技情报参考 2024年第7期', 'sent', 0, ?)`, s+60)
 	exec(`INSERT INTO issues (id, list_id, number, title, status, created_at, sent_at) VALUES (2, 1, 8, 'Issue eight', 'sent', 0, ?)`, s+1060)
