@@ -10,6 +10,7 @@ import (
 	"github.com/tidings/tidings"
 	"github.com/tidings/tidings/db"
 	"github.com/tidings/tidings/mailer"
+	"github.com/tidings/tidings/report"
 	"github.com/tidings/tidings/schedule"
 	"github.com/tidings/tidings/subscribers"
 )
@@ -150,6 +151,9 @@ func (s *Service) lastSends(ctx context.Context, listID int64, n int) ([]SendSum
 			WHERE list_id = ? AND status = 'unsubscribed' AND updated_at >= ? AND updated_at < ?`,
 			listID, db.Unix(ss.StartedAt), db.Unix(until)).Scan(&ss.Unsubscribed); err != nil {
 			return nil, fmt.Errorf("unsubscribed after issue %d: %w", ss.IssueID, err)
+		}
+		if ss.ClickRate, err = report.ClickRate(ctx, s.d, ss.IssueID); err != nil {
+			return nil, err
 		}
 		until = ss.StartedAt
 	}

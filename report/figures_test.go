@@ -229,3 +229,29 @@ func TestUnknownIssueAndListAreNotFound(t *testing.T) {
 		t.Errorf("IssueList(4) = %d, %v; want 2", id, err)
 	}
 }
+
+func TestClickRateAgreesWithTheReport(t *testing.T) {
+	d := reporttest.Fixture(t)
+	ctx := context.Background()
+	for _, mode := range []string{"aggregate", "individual", "off"} {
+		if _, err := d.W.Exec(`UPDATE lists SET clicks = ? WHERE id = 1`, mode); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := d.W.Exec(`INSERT INTO track_events (subscriber_id, issue_id, kind, position, link, verdict, reason, at)
+			VALUES (2, 1, 'click', 1, 1, 'human', '', 0)`); err != nil {
+			t.Fatal(err)
+		}
+		for _, id := range []int64{1, 2, 3} {
+			got, err := report.ClickRate(ctx, d, id)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if want := mustReport(t, d, id).ClickRate(); got != want {
+				t.Errorf("%s: ClickRate(%d) = %v, report says %v", mode, id, got, want)
+			}
+		}
+	}
+	if _, err := report.ClickRate(ctx, d, 99); !errors.Is(err, report.ErrNotFound) {
+		t.Errorf("ClickRate(99) = %v, want ErrNotFound", err)
+	}
+}
