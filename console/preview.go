@@ -44,7 +44,6 @@ func previewFor(r *http.Request) ops.PreviewFor {
 	return ops.PreviewFor{Topics: ts}
 }
 
-
 // previewShow is the mail as one reader or topic set gets it: the HTML in
 // a sandboxed frame at desk or phone width, and the text part.
 func (h *handler) previewShow(w http.ResponseWriter, r *http.Request) {

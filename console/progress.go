@@ -104,4 +104,3 @@ func (h *handler) sendControl(w http.ResponseWriter, r *http.Request, op func(co
 	}
 	back(w, r, "/admin/issues/"+itoa(id)+"/progress", done)
 }
-
