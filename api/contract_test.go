@@ -234,7 +234,9 @@ func TestEditorJourney(t *testing.T) {
 	}
 
 	// A test copy arrives at the SMTP server.
-	var sent struct{ MessageIDs []string `json:"message_ids"` }
+	var sent struct {
+		MessageIDs []string `json:"message_ids"`
+	}
 	e.call(asEditor, "POST", fmt.Sprintf("/issues/%d/test", id), map[string]any{"to": []string{"ed@example.org"}, "as": "cat@example.org"}).json(t, &sent)
 	if !e.sink.Wait(1, 5*time.Second) || len(sent.MessageIDs) != 1 {
 		t.Fatalf("test copy: %d messages arrived, ids %v", e.sink.Count(), sent.MessageIDs)
