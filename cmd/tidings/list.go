@@ -277,13 +277,17 @@ func newListLsCmd(a *App) *cobra.Command {
 func newListSetCmd(a *App) *cobra.Command {
 	var f listFlags
 	var dk listDKIMFlags
+	var tf listTrackFlags
 	c := &cobra.Command{
 		Use:   "set SLUG [--name NAME] [--from FROM] [--lang zh|en] [--tz ZONE] [--reply-to ADDR] [--address TEXT]",
 		Short: "Change a list's settings",
 		Args:  exactArgs(1, "SLUG"),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			if f.apply(cmd, &tidings.List{}) == 0 && !dk.changed(cmd) {
-				return usagef("list set: nothing to change: give --name, --from, --lang, --tz, --reply-to, --address, --templates or --dkim-key")
+			if f.apply(cmd, &tidings.List{}) == 0 && !dk.changed(cmd) && !tf.changed(cmd) {
+				return usagef("list set: nothing to change: give --name, --from, --lang, --tz, --reply-to, --address, --templates, --dkim-key, --clicks, --opens or --activity-days")
+			}
+			if err := tf.check(cmd); err != nil {
+				return err
 			}
 			if err := dk.load(cmd); err != nil {
 				return err
@@ -295,6 +299,7 @@ func newListSetCmd(a *App) *cobra.Command {
 			if err := s.UpdateList(cmd.Context(), args[0], func(l *tidings.List) error {
 				f.apply(cmd, l)
 				dk.apply(cmd, l)
+				tf.apply(cmd, l)
 				if cmd.Flags().Changed("templates") {
 					return a.checkTemplates(l)
 				}
@@ -308,6 +313,7 @@ func newListSetCmd(a *App) *cobra.Command {
 	}
 	f.bind(c)
 	dk.bind(c)
+	tf.bind(c)
 	return c
 }
 

@@ -13,6 +13,7 @@ import (
 
 	"github.com/tidings/tidings"
 	"github.com/tidings/tidings/subscribers"
+	"github.com/tidings/tidings/track"
 )
 
 func newSubCmd(a *App) *cobra.Command {
@@ -236,6 +237,9 @@ type subShowJSON struct {
 	Name    string            `json:"name"`
 	Created time.Time         `json:"created"`
 	Lists   []subShowListJSON `json:"lists"`
+	// Activity is the person's human clicks and opens on lists that track
+	// them individually (package track); empty otherwise.
+	Activity []track.Activity `json:"activity"`
 }
 
 type subShowListJSON struct {
@@ -264,6 +268,9 @@ func newSubShowCmd(a *App) *cobra.Command {
 			}
 			if asJSON {
 				out := subShowJSON{Email: p.Email, Name: p.Name, Created: p.CreatedAt, Lists: []subShowListJSON{}}
+				if out.Activity, err = a.activity(ctx, p.ID); err != nil {
+					return err
+				}
 				for _, ss := range p.Subscriptions {
 					out.Lists = append(out.Lists, subShowListJSON{ss.ListSlug, string(ss.Status), subscribers.ChoiceOf(ss).JSON(), ss.CreatedAt, ss.UpdatedAt})
 				}
