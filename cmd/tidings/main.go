@@ -116,6 +116,7 @@ articles of the topics they chose. See README.md for a tour.`,
 		newServeCmd(a),
 		newDemoCmd(a),
 		newBouncesCmd(a),
+		newReportCmd(a),
 	)
 	a.registerCompletions(root)
 	return root
