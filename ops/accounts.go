@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -401,6 +402,7 @@ func (s *Service) resolveLists(ctx context.Context, slugs []string) (all bool, i
 		}
 		ids = append(ids, id)
 	}
+	slices.Sort(ids) // the order the store reads them back in
 	return len(seen) == 0, ids, nil
 }
 

@@ -47,7 +47,9 @@ func newTestDB(t testing.TB) string {
 // testEnv is an environment whose TIDINGS_DB is a fresh database.
 func testEnv(t testing.TB) map[string]string {
 	t.Helper()
-	return map[string]string{"TIDINGS_DB": newTestDB(t)}
+	// An ephemeral console port: the default 127.0.0.1:8081 would be
+	// taken by the first serve of parallel tests.
+	return map[string]string{"TIDINGS_DB": newTestDB(t), "TIDINGS_ADMIN_HTTP": "127.0.0.1:0"}
 }
 
 // writeTestFile writes content to name in t.TempDir() and returns its path.

@@ -17,6 +17,8 @@ type Config struct {
 	SMTPURLs     []string
 	BaseURL      string
 	HTTPAddr     string
+	AdminHTTP    string // --admin-http: console and API listener
+	AdminURL     string // --admin-url: the console's public URL, for sign-in links
 	Concurrency  int
 	Rate         float64
 	DKIMKey      string
@@ -32,6 +34,8 @@ func (a *App) bindGlobalFlags(root *cobra.Command) {
 	f.StringArrayVar(&a.cfg.SMTPURLs, "smtp-url", nil, "SMTP relay URL, repeatable (env TIDINGS_SMTP_URL, space-separated)")
 	f.StringVar(&a.cfg.BaseURL, "base-url", "", "public URL of the web server, used in links in mail (env TIDINGS_BASE_URL)")
 	f.StringVar(&a.cfg.HTTPAddr, "http", "127.0.0.1:8080", "address serve listens on (env TIDINGS_HTTP)")
+	f.StringVar(&a.cfg.AdminHTTP, "admin-http", "127.0.0.1:8081", "address serve serves the console (/admin/) and the API (/api/v1/) on; may equal --http (env TIDINGS_ADMIN_HTTP)")
+	f.StringVar(&a.cfg.AdminURL, "admin-url", "", "public URL of the console, for sign-in links (env TIDINGS_ADMIN_URL; default http:// + --admin-http)")
 	f.IntVar(&a.cfg.Concurrency, "concurrency", 4, "SMTP connections in parallel (env TIDINGS_CONCURRENCY)")
 	f.Float64Var(&a.cfg.Rate, "rate", 0, "messages per second at most, 0 = no limit (env TIDINGS_RATE)")
 	f.StringVar(&a.cfg.DKIMKey, "dkim-key", "", "PEM private key for DKIM signing (env TIDINGS_DKIM_KEY)")
@@ -55,7 +59,7 @@ func (c *Config) check() error {
 	if c.Rate < 0 {
 		return usagef("--rate %v: want a number ≥ 0 (0 = no limit)", c.Rate)
 	}
-	return nil
+	return c.checkAdmin()
 }
 
 func (a *App) resolveEnv(f *pflag.FlagSet) error {
@@ -78,6 +82,8 @@ func (a *App) resolveEnv(f *pflag.FlagSet) error {
 		env("smtp-url", "TIDINGS_SMTP_URL", func(v string) error { a.cfg.SMTPURLs = strings.Fields(v); return nil }),
 		env("base-url", "TIDINGS_BASE_URL", str(&a.cfg.BaseURL)),
 		env("http", "TIDINGS_HTTP", str(&a.cfg.HTTPAddr)),
+		env("admin-http", "TIDINGS_ADMIN_HTTP", str(&a.cfg.AdminHTTP)),
+		env("admin-url", "TIDINGS_ADMIN_URL", str(&a.cfg.AdminURL)),
 		env("concurrency", "TIDINGS_CONCURRENCY", func(v string) error {
 			n, err := strconv.Atoi(v)
 			if err != nil || n < 1 {

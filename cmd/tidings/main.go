@@ -117,6 +117,7 @@ articles of the topics they chose. See README.md for a tour.`,
 		newDemoCmd(a),
 		newBouncesCmd(a),
 		newReportCmd(a),
+		newUserCmd(a), newTokenCmd(a), newAuditCmd(a),
 	)
 	a.registerCompletions(root)
 	return root

@@ -25,6 +25,7 @@ func (a *App) ops(ctx context.Context) (*ops.Service, error) {
 		return nil, err
 	}
 	deps := ops.Deps{DB: d, Links: tidings.Links{Base: a.cfg.BaseURL}, Now: a.Now, Logger: log}
+	deps.ConsoleURL = a.consoleURL() // sign-in links: {admin-url}/admin/link/{value}
 	if len(a.cfg.SMTPURLs) > 0 {
 		e, err := a.newEngine(ctx)
 		if err != nil {

@@ -43,6 +43,9 @@ type daemonOptions struct {
 	outbox          string // write .eml files to this directory instead of relaying
 	// listener, when set, is used instead of listening on --http (demo).
 	listener net.Listener
+	// adminListener, when set, serves the console and the API instead of
+	// a listener on --admin-http.
+	adminListener net.Listener
 	// routes adds handlers beside the reader pages (demo: /outbox).
 	routes func(mux *http.ServeMux)
 	// afterSend is told about every send the scheduler finishes (demo --once).
@@ -227,12 +230,23 @@ func (a *App) runDaemon(ctx context.Context, o daemonOptions) error {
 		BaseContext:       func(net.Listener) context.Context { return context.WithoutCancel(ctx) },
 	}
 
+	adminSrv, adminLn, err := a.adminServer(ctx, o, mux, srv, log)
+	if err != nil {
+		return err
+	}
+	if adminLn != nil {
+		defer adminLn.Close()
+	}
+
 	stopInbound, err := a.startInbound(ctx, d, log)
 	if err != nil {
 		return fmt.Errorf("serve: inbound: %w", err)
 	}
-	serveErr := make(chan error, 1)
+	serveErr := make(chan error, 2)
 	go func() { serveErr <- srv.Serve(ln) }()
+	if adminSrv != nil {
+		go func() { serveErr <- adminSrv.Serve(adminLn) }()
+	}
 	schedCtx, cancelSched := context.WithCancel(ctx)
 	defer cancelSched()
 	schedDone := make(chan error, 1)
@@ -290,6 +304,11 @@ func (a *App) runDaemon(ctx context.Context, o daemonOptions) error {
 	defer cancel()
 	if err := srv.Shutdown(hctx); err != nil {
 		errs = append(errs, fmt.Errorf("serve: http shutdown: %w", err))
+	}
+	if adminSrv != nil {
+		if err := adminSrv.Shutdown(hctx); err != nil {
+			errs = append(errs, fmt.Errorf("serve: admin http shutdown: %w", err))
+		}
 	}
 	// Confirmation mails go out in the background so every answer to the
 	// form looks alike; let the ones in flight finish before exiting.

@@ -11,6 +11,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -77,6 +78,11 @@ type serveChild struct {
 func startServe(t *testing.T, bin string, args ...string) *serveChild {
 	t.Helper()
 	c := &serveChild{stderr: &syncBuffer6{}, exited: make(chan struct{})}
+	// Each child its own console listener: the default 127.0.0.1:8081
+	// would be taken by the first of several.
+	if !slices.Contains(args, "--admin-http") {
+		args = append(args, "--admin-http", freeAddr(t))
+	}
 	c.cmd = exec.Command(bin, append([]string{"serve"}, args...)...)
 	c.cmd.Env = childEnv()
 	c.cmd.Stdout = c.stderr
