@@ -251,6 +251,8 @@ CREATE TABLE signin_links (
     expires_at INTEGER NOT NULL,
     used_at    INTEGER
 ) WITHOUT ROWID;
+-- A new link replaces the user's earlier ones (and a removed user's go).
+CREATE INDEX signin_links_by_user ON signin_links (user_id);
 
 -- API tokens, stored as a hash; shown once when made.
 CREATE TABLE api_tokens (
