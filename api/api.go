@@ -54,6 +54,9 @@ type route struct {
 var routes = []route{
 	{Method: "GET", Path: "/openapi.json", Public: true, handler: getOpenAPI},
 
+	{Method: "GET", Path: "/me", handler: getMe},
+	{Method: "GET", Path: "/home", handler: getHome},
+
 	{Method: "GET", Path: "/lists", handler: getLists},
 	{Method: "POST", Path: "/lists", handler: postList},
 	{Method: "GET", Path: "/lists/{list}", handler: getList},

@@ -287,3 +287,30 @@ func TestImportParseErrorNamesLine(t *testing.T) {
 		t.Errorf("parse error: %d %s", r.status, r.body)
 	}
 }
+
+// TestMeAndHome: a token learns who it is, and the home page shows only
+// its lists with their counts and next sends.
+func TestMeAndHome(t *testing.T) {
+	e := newEnv(t)
+	var me map[string]any
+	e.call(asEditor, "GET", "/me", nil).json(t, &me)
+	if me["kind"] != "token" || me["name"] != "alpha-editor" || me["role"] != "editor" || fmt.Sprint(me["lists"]) != "[alpha]" {
+		t.Errorf("me: %v", me)
+	}
+	e.call(asAdmin, "GET", "/me", nil).json(t, &me)
+	if fmt.Sprint(me["lists"]) != "[all]" {
+		t.Errorf("admin's lists: %v", me["lists"])
+	}
+	var home []struct {
+		List   struct{ Slug string }
+		Counts map[string]int
+		Next   []struct{ Cron *string }
+	}
+	e.call(asEditor, "GET", "/home", nil).json(t, &home)
+	if len(home) != 1 || home[0].List.Slug != "alpha" || home[0].Counts["confirmed"] != 3 {
+		t.Fatalf("home: %+v", home)
+	}
+	if len(home[0].Next) != 1 || home[0].Next[0].Cron == nil || *home[0].Next[0].Cron != "0 8 * * 1" {
+		t.Errorf("home's next sends: %+v", home[0].Next)
+	}
+}

@@ -51,6 +51,8 @@ func csvBody(t *testing.T, name string) raw {
 
 func roleCases(t *testing.T) []roleCase {
 	return []roleCase{
+		{"GET /me", "/me", nil, ok, ok, ok},
+		{"GET /home", "/home", nil, ok, ok, ok},
 		{"GET /lists", "/lists", nil, ok, ok, ok},
 		{"POST /lists", "/lists", map[string]any{"slug": "gamma", "name": "Gamma", "from": "Gamma <news@gamma.example.org>"}, created, forbidden, forbidden},
 		{"GET /lists/{list}", "/lists/alpha", nil, ok, ok, forbidden},
