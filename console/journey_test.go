@@ -221,7 +221,9 @@ func editorJourney(t *testing.T, width string, w, h int64) {
 	}
 
 	// Preview as two readers: each sees only their articles.
-	articles := func() []int { return evalJS[[]int](tb, `Array.from(document.querySelectorAll('#pv-articles li[value]')).map(li => li.value)`) }
+	articles := func() []int {
+		return evalJS[[]int](tb, `Array.from(document.querySelectorAll('#pv-articles li[value]')).map(li => li.value)`)
+	}
 	tb.run("preview as the eldercare reader",
 		chromedp.SendKeys(chromedp.CSS(".side #pv-email"), "care@readers.example"),
 		chromedp.Submit(chromedp.CSS(".side #pv-email")),
