@@ -201,3 +201,33 @@ func TestSendControls(t *testing.T) {
 		t.Errorf("a send cancelled before any mail went out leaves the issue %q, want draft", is.Status)
 	}
 }
+
+// TestSubscriberChangeIsAllOrNothing: topics and status in one PATCH are
+// both applied or neither, whichever part is refused.
+func TestSubscriberChangeIsAllOrNothing(t *testing.T) {
+	e := newEnv(t)
+	read := func() string {
+		var p struct{ Lists []map[string]any }
+		e.call(asAdmin, "GET", "/subscribers/cat@example.org", nil).json(t, &p)
+		return fmt.Sprintf("%v %v", p.Lists[0]["status"], p.Lists[0]["topics"])
+	}
+	before := read()
+	// An editor may not set a reader back to pending: 403, topics kept.
+	r := e.call(asEditor, "PATCH", "/lists/alpha/subscribers/cat@example.org", map[string]any{"topics": []string{"energy"}, "status": "pending"})
+	if r.status != http.StatusForbidden {
+		t.Errorf("editor sets pending: %d %s", r.status, r.body)
+	}
+	// An unknown topic: 422, status kept.
+	r = e.callBad(asEditor, "PATCH", "/lists/alpha/subscribers/cat@example.org", map[string]any{"topics": []string{"nope"}, "status": "blocked"})
+	if r.status != http.StatusUnprocessableEntity {
+		t.Errorf("unknown topic: %d %s", r.status, r.body)
+	}
+	if after := read(); after != before {
+		t.Errorf("a refused change was half stored: %s, was %s", after, before)
+	}
+	var row map[string]any
+	e.call(asEditor, "PATCH", "/lists/alpha/subscribers/cat@example.org", map[string]any{"topics": []string{"energy", "biomed"}, "status": "blocked"}).json(t, &row)
+	if got := fmt.Sprintf("%v %v", row["status"], row["topics"]); got != "blocked [biomed energy]" && got != "blocked [energy biomed]" {
+		t.Errorf("both changes: %v", row)
+	}
+}

@@ -3,6 +3,7 @@ package api
 import (
 	"net/http"
 	"net/url"
+	"slices"
 	"strings"
 
 	"github.com/tidings/tidings"
@@ -151,13 +152,21 @@ func patchSubscriber(s *server, w http.ResponseWriter, r *http.Request, a tiding
 		}
 	}
 	list, email := r.PathValue("list"), r.PathValue("email")
-	if c.Topics != nil {
-		if err := s.ops.SetSubscriberTopics(r.Context(), a, list, email, tc); err != nil {
+	// Two changes are two operations: check the topics first, then change
+	// the status (which may be refused), then the topics, so that a
+	// refusal leaves both as they were.
+	if c.Topics != nil && c.Status != nil && !tc.All {
+		if err := s.checkTopics(r, a, list, tc.Slugs); err != nil {
 			return err
 		}
 	}
 	if c.Status != nil {
 		if err := s.ops.SetSubscriberStatus(r.Context(), a, list, email, st); err != nil {
+			return err
+		}
+	}
+	if c.Topics != nil {
+		if err := s.ops.SetSubscriberTopics(r.Context(), a, list, email, tc); err != nil {
 			return err
 		}
 	}
@@ -172,6 +181,20 @@ func patchSubscriber(s *server, w http.ResponseWriter, r *http.Request, a tiding
 		}
 	}
 	return ops.ErrNotFound
+}
+
+// checkTopics refuses slugs that are not topics of the list.
+func (s *server) checkTopics(r *http.Request, a tidings.Actor, list string, slugs []string) error {
+	ts, err := s.ops.Topics(r.Context(), a, list)
+	if err != nil {
+		return err
+	}
+	for _, slug := range slugs {
+		if !slices.ContainsFunc(ts, func(t tidings.Topic) bool { return t.Slug == slug }) {
+			return invalid("topics", "%q is not a topic of list %s", slug, list)
+		}
+	}
+	return nil
 }
 
 // subscriberJSON is a person's page, keys as `sub show --json` plus the
