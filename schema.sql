@@ -420,6 +420,10 @@ BEGIN
     VALUES (new.subscriber_id, new.list_id, new.updated_at, new.status, old.status);
 END;
 
+-- The console's subscriber search: names that start with what was typed,
+-- in any case (addresses use the email_key index).
+CREATE INDEX subscribers_by_name ON subscribers (name COLLATE NOCASE);
+
 -- Bounces and complaints of a list, newest first, by keyset (at, id).
 CREATE INDEX bounces_by_list ON bounces (list_id, at);
 CREATE INDEX bounces_by_at ON bounces (at);
