@@ -17,6 +17,10 @@ type OneOffOptions struct {
 	Timeouts Timeouts
 	DKIM     *DKIM // signs with d= the sender's domain unless the key names one
 	Logger   *slog.Logger
+	// ListKey, when set, finds the own key of a list that sends from
+	// domain (nil: none); it is preferred to DKIM, so a list's
+	// confirmation mail is signed like its issues.
+	ListKey func(ctx context.Context, domain string) (*DKIM, error)
 }
 
 // OneOff sends single transactional messages (confirmation mail, test
@@ -47,10 +51,20 @@ func (s *OneOff) SendMail(ctx context.Context, from string, to []string, msg []b
 	if len(to) == 0 {
 		return fmt.Errorf("send mail: no recipients")
 	}
-	if s.o.DKIM != nil {
+	domain := from[strings.LastIndexByte(from, '@')+1:]
+	key := s.o.DKIM
+	if s.o.ListKey != nil {
+		k, err := s.o.ListKey(ctx, domain)
+		if err != nil {
+			return fmt.Errorf("send mail: dkim key of %s: %w", domain, err)
+		}
+		if k != nil {
+			key = k
+		}
+	}
+	if key != nil {
 		var b bytes.Buffer
-		domain := from[strings.LastIndexByte(from, '@')+1:]
-		if err := s.o.DKIM.sign(&b, msg, domain); err != nil {
+		if err := key.sign(&b, msg, domain); err != nil {
 			return err
 		}
 		msg = b.Bytes()

@@ -252,3 +252,33 @@ func TestListKeySignsItsMail(t *testing.T) {
 		t.Errorf("warned %d times:\n%s", n, logb.String())
 	}
 }
+
+// Transactional mail (confirmations, replies) from a list's domain is
+// signed with the list's own key when it has one, else the process key.
+func TestOneOffSignsWithTheListKey(t *testing.T) {
+	listKey, listTXT := testKey(t, "rsa", "list1")
+	procKey, procTXT := testKey(t, "ed25519", "proc1")
+	records := map[string]string{"list1._domainkey.example.org": listTXT, "proc1._domainkey.example.net": procTXT}
+	sink := startSink(t, smtpsink.Options{})
+	s := NewOneOff([]Relay{sinkRelay(t, sink)}, OneOffOptions{DKIM: procKey, ListKey: func(_ context.Context, domain string) (*DKIM, error) {
+		if domain == "example.org" {
+			return listKey, nil
+		}
+		return nil, nil
+	}})
+	for _, from := range []string{"bounces+x@example.org", "bounces+y@example.net"} {
+		msg := []byte("From: news@" + from[strings.IndexByte(from, '@')+1:] + "\r\nTo: a@example.com\r\nSubject: confirm\r\n\r\nhi\r\n")
+		if err := s.SendMail(testCtx(t), from, []string{"a@example.com"}, msg); err != nil {
+			t.Fatal(err)
+		}
+	}
+	msgs := sink.Messages()
+	if len(msgs) != 2 {
+		t.Fatalf("%d messages", len(msgs))
+	}
+	for i, sel := range []string{"s=list1", "s=proc1"} {
+		if err := goVerify(msgs[i].Data, records); err != nil || !bytes.Contains(msgs[i].Data, []byte(sel)) {
+			t.Errorf("message %d: want %s: %v", i, sel, err)
+		}
+	}
+}

@@ -97,6 +97,21 @@ func TestListDKIMKey(t *testing.T) {
 	if _, key := listKey(t, env["TIDINGS_DB"], "other"); key != "" {
 		t.Error("a list of another domain got the key")
 	}
+	// Confirmation mail finds the same key by its domain.
+	{
+		d, err := db.Open(context.Background(), env["TIDINGS_DB"])
+		if err != nil {
+			t.Fatal(err)
+		}
+		k, err := listKeyOf(context.Background(), d, "example.org")
+		if err != nil || k == nil || k.Selector != "s1" {
+			t.Errorf("listKeyOf(example.org) = %+v, %v", k, err)
+		}
+		if k, err := listKeyOf(context.Background(), d, "example.net"); err != nil || k != nil {
+			t.Errorf("listKeyOf(example.net) = %+v, %v", k, err)
+		}
+		d.Close()
+	}
 	// Without --attach, keygen names the lists it could go with.
 	out = mustRunCLI(t, env, "dkim", "keygen", "--selector", "s9", "--domain", "example.net", "--out", filepath.Join(dir, "s9.pem"))
 	if !strings.Contains(out, "lists of example.net: other") {

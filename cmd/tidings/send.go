@@ -17,6 +17,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/tidings/tidings"
+	"github.com/tidings/tidings/db"
 	"github.com/tidings/tidings/inbound"
 	"github.com/tidings/tidings/mailer"
 	"github.com/tidings/tidings/ops"
@@ -194,7 +195,33 @@ func (a *App) newMailSender(ctx context.Context) (*mailer.OneOff, error) {
 	if err != nil {
 		return nil, err
 	}
-	return mailer.NewOneOff(cfg.Relays, mailer.OneOffOptions{Timeouts: cfg.Timeouts, DKIM: cfg.DKIM, Logger: cfg.Logger}), nil
+	d, err := a.DB(ctx)
+	if err != nil {
+		return nil, err
+	}
+	return mailer.NewOneOff(cfg.Relays, mailer.OneOffOptions{Timeouts: cfg.Timeouts, DKIM: cfg.DKIM, Logger: cfg.Logger,
+		ListKey: func(ctx context.Context, domain string) (*mailer.DKIM, error) { return listKeyOf(ctx, d, domain) }}), nil
+}
+
+// listKeyOf is the own DKIM key of a list whose From address is at
+// domain, nil when none has one. Lists are few; the query is cheap next
+// to an SMTP session.
+func listKeyOf(ctx context.Context, d *db.DB, domain string) (*mailer.DKIM, error) {
+	rows, err := d.R.QueryContext(ctx, `SELECT from_addr, dkim_selector, dkim_key FROM lists WHERE dkim_key != '' ORDER BY id`)
+	if err != nil {
+		return nil, fmt.Errorf("list keys: %w", err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var l tidings.List
+		if err := rows.Scan(&l.From, &l.DKIMSelector, &l.DKIMKey); err != nil {
+			return nil, fmt.Errorf("list keys: %w", err)
+		}
+		if strings.EqualFold(l.Domain(), domain) {
+			return mailer.ListDKIM(l.DKIMSelector, l.DKIMKey)
+		}
+	}
+	return nil, rows.Err()
 }
 
 func newSendCmd(a *App) *cobra.Command {
