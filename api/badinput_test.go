@@ -61,6 +61,7 @@ func badCases(t *testing.T) []badCase {
 		{"issues of unknown list", "GET", "/issues?list=nope", nil, http.StatusNotFound, ""},
 		{"import without number", "POST", "/lists/alpha/issues", markdown(t, "no-number.md"), unprocessable, "body"},
 		{"import as JSON", "POST", "/lists/alpha/issues", jsonRaw(`{"markdown":"# x"}`), http.StatusUnsupportedMediaType, ""},
+		{"import too large", "POST", "/lists/alpha/issues", raw{"text/markdown", "# X\n\n" + strings.Repeat("文", maxFileBody/3+1)}, http.StatusRequestEntityTooLarge, ""},
 		{"import empty", "POST", "/lists/alpha/issues", raw{"text/markdown", ""}, unprocessable, "body"},
 		{"import same number", "POST", "/lists/alpha/issues", markdown(t, "alpha-7.md"), http.StatusConflict, ""},
 		{"issue id not a number", "GET", "/issues/seven", nil, unprocessable, "id"},
@@ -114,6 +115,7 @@ func badCases(t *testing.T) []badCase {
 
 		// Imports, exports, jobs, bounces.
 		{"import CSV as JSON", "POST", "/lists/alpha/imports", jsonRaw(`[]`), http.StatusUnsupportedMediaType, ""},
+		{"import CSV too large", "POST", "/lists/alpha/imports", raw{"text/csv", "email\n" + strings.Repeat("a@example.org\n", maxFileBody/14+1)}, http.StatusRequestEntityTooLarge, ""},
 		{"import empty CSV", "POST", "/lists/alpha/imports", raw{"text/csv", ""}, unprocessable, "body"},
 		{"import bad dry_run", "POST", "/lists/alpha/imports?dry_run=perhaps", csvBody(t, "import.csv"), unprocessable, "dry_run"},
 		// ops answers an unknown default topic as not found (AddSubscriber: 422).

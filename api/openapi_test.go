@@ -4,9 +4,12 @@ import (
 	"context"
 	"net/http"
 	"net/http/httptest"
+	"os"
+	"os/exec"
 	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/getkin/kin-openapi/openapi3"
 )
@@ -96,5 +99,25 @@ func TestOpenAPIServedWithoutToken(t *testing.T) {
 	}
 	if ct := rec.Header().Get("Content-Type"); !strings.HasPrefix(ct, "application/json") {
 		t.Errorf("Content-Type = %q", ct)
+	}
+}
+
+// TestOpenAPIPassesRedoclyLint runs a second, independent validator over
+// the document when one is installed (npm install -g @redocly/cli@2.77.0,
+// or TIDINGS_REDOCLY=/path/to/redocly). It is optional: kin-openapi above
+// is the check that always runs.
+func TestOpenAPIPassesRedoclyLint(t *testing.T) {
+	bin := os.Getenv("TIDINGS_REDOCLY")
+	if bin == "" {
+		var err error
+		if bin, err = exec.LookPath("redocly"); err != nil {
+			t.Skip("redocly not found: npm install -g @redocly/cli@2.77.0, or set TIDINGS_REDOCLY")
+		}
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	out, err := exec.CommandContext(ctx, bin, "lint", "--format=stylish", "openapi.json").CombinedOutput()
+	if err != nil {
+		t.Fatalf("redocly lint: %v\n%s", err, out)
 	}
 }
