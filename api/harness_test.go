@@ -175,7 +175,7 @@ func buildFixture() error {
 // HTTP server, a real SMTP sink for test copies, and the OpenAPI router
 // every request and response is checked against.
 type env struct {
-	t      *testing.T
+	t      testing.TB
 	srv    *httptest.Server
 	ops    *ops.Service
 	db     *db.DB
@@ -192,7 +192,7 @@ var docOnce = sync.OnceValues(func() (*openapi3.T, error) {
 	return doc, doc.Validate(context.Background())
 })
 
-func newEnv(t *testing.T) *env {
+func newEnv(t testing.TB) *env {
 	t.Helper()
 	fixture.once.Do(func() { fixture.err = buildFixture() })
 	if fixture.err != nil {
@@ -264,7 +264,7 @@ type result struct {
 }
 
 // json decodes the body into v, failing the test when it is not JSON.
-func (r *result) json(t *testing.T, v any) {
+func (r *result) json(t testing.TB, v any) {
 	t.Helper()
 	if err := json.Unmarshal(r.body, v); err != nil {
 		t.Fatalf("answer is not JSON (%v): %s", err, r.body)
@@ -272,7 +272,7 @@ func (r *result) json(t *testing.T, v any) {
 }
 
 // problem decodes a problem document.
-func (r *result) problem(t *testing.T) Problem {
+func (r *result) problem(t testing.TB) Problem {
 	t.Helper()
 	var p Problem
 	r.json(t, &p)
