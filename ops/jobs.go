@@ -9,7 +9,10 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"slices"
+	"sort"
 	"strconv"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -94,18 +97,39 @@ func (s *Service) Import(ctx context.Context, a tidings.Actor, listSlug string, 
 	}
 	st, err := s.store().Import(ctx, r, subscribers.ImportOptions{ListID: l.ID, DefaultTopics: req.DefaultTopics, DryRun: req.DryRun, Report: report})
 	if err != nil && !errors.Is(err, subscribers.ErrBadRows) {
-		return st, mapStore(err, "file", nil)
+		return st, mapStore(err, "file", func(msg string) string {
+			if strings.HasPrefix(msg, "unknown topic") {
+				return "topics"
+			}
+			return "file"
+		})
 	}
 	return st, err
 }
 
 // checkTopics refuses a default topic choice naming a topic the list
-// lacks, before any job starts.
+// lacks, before anything starts, worded as the import itself words it.
 func (s *Service) checkTopics(ctx context.Context, l *tidings.List, c subscribers.TopicChoice) error {
+	if len(c.Slugs) == 0 {
+		return nil
+	}
+	ts, err := s.store().PublicTopics(ctx, l.ID)
+	if err != nil {
+		return err
+	}
+	var known []string
+	for _, t := range ts {
+		known = append(known, t.Slug)
+	}
+	sort.Strings(known)
 	for _, slug := range c.Slugs {
-		if _, err := s.store().Topic(ctx, l.ID, slug); err != nil {
-			return mapStore(err, "topics", func(string) string { return "topics" })
+		if slices.Contains(known, slug) {
+			continue
 		}
+		if len(known) == 0 {
+			return plainInvalid("topics", "unknown topic %q: the list has no topics yet", slug)
+		}
+		return plainInvalid("topics", "unknown topic %q (known: %s)", slug, strings.Join(known, ", "))
 	}
 	return nil
 }

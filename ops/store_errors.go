@@ -2,6 +2,7 @@ package ops
 
 import (
 	"errors"
+	"fmt"
 	"strings"
 
 	"github.com/tidings/tidings/subscribers"
@@ -113,3 +114,10 @@ func subscriberField(msg string) string {
 // errorsIsWALBusy: a deletion committed, but erased bytes may linger in
 // the write-ahead log for a while (subscribers.ErrWALBusy).
 func errorsIsWALBusy(err error) bool { return errors.Is(err, subscribers.ErrWALBusy) }
+
+// plainInvalid is a FieldError whose message is the problem alone, worded
+// as the store words it, for checks ops makes before calling the store.
+func plainInvalid(field, format string, a ...any) error {
+	fe := &FieldError{Field: field, Problem: fmt.Sprintf(format, a...)}
+	return &storeError{msg: fe.Problem, errs: []error{fe}}
+}
