@@ -118,8 +118,7 @@ func badCases(t *testing.T) []badCase {
 		{"import CSV too large", "POST", "/lists/alpha/imports", raw{"text/csv", "email\n" + strings.Repeat("a@example.org\n", maxFileBody/14+1)}, http.StatusRequestEntityTooLarge, ""},
 		{"import empty CSV", "POST", "/lists/alpha/imports", raw{"text/csv", ""}, unprocessable, "body"},
 		{"import bad dry_run", "POST", "/lists/alpha/imports?dry_run=perhaps", csvBody(t, "import.csv"), unprocessable, "dry_run"},
-		// ops answers an unknown default topic as not found (AddSubscriber: 422).
-		{"import unknown default topic", "POST", "/lists/alpha/imports?topics=nope", csvBody(t, "import.csv"), http.StatusNotFound, ""},
+		{"import unknown default topic", "POST", "/lists/alpha/imports?topics=nope", csvBody(t, "import.csv"), unprocessable, "topics"},
 		{"export bad format", "POST", "/lists/alpha/exports?format=xml", nil, unprocessable, "format"},
 		{"job unknown", "GET", "/jobs/999", nil, http.StatusNotFound, ""},
 		{"job not a number", "GET", "/jobs/x/output", nil, unprocessable, "id"},
