@@ -25,6 +25,7 @@ import (
 	"github.com/tidings/tidings/db"
 	"github.com/tidings/tidings/inbound"
 	"github.com/tidings/tidings/mailer"
+	"github.com/tidings/tidings/ops"
 	"github.com/tidings/tidings/render"
 	"github.com/tidings/tidings/subscribers"
 	"github.com/tidings/tidings/token"
@@ -33,7 +34,6 @@ import (
 var (
 	_ inbound.Directory  = (*subscribers.Store)(nil)
 	_ inbound.MailSender = (*mailer.OneOff)(nil)
-	_ inbound.Confirmer  = inboundConfirmer{}
 )
 
 // inboundOptions are serve's inbound flags.
@@ -245,53 +245,10 @@ func (a *App) newInboundProcessor(ctx context.Context, d *db.DB, o *inboundOptio
 	store := subscribers.NewStore(d)
 	return inbound.New(inbound.Config{
 		DB: d, Signer: signer, Directory: store,
-		Confirmer:  inboundConfirmer{store: store, r: &render.Renderer{Links: tidings.Links{Base: a.cfg.BaseURL}, Signer: signer, Now: a.Now}},
+		Confirmer:  ops.NewConfirmer(d, &render.Renderer{Links: tidings.Links{Base: a.cfg.BaseURL}, Signer: signer, Now: a.Now}),
 		Sender:     sender,
 		Rules:      inbound.Rules{HardLimit: o.hardBounces, SoftLimit: o.softBounces, SoftWindow: o.softWindow},
 		ReplyLimit: o.repliesPerHr, ReplyWindow: time.Hour,
 		Now: a.Now, Logger: log,
 	})
-}
-
-// inboundConfirmer answers subscribe and unsubscribe mail exactly as the
-// web form does: subscribers.RequestSubscription decides, and
-// render.ConfirmationMail builds the same confirmation mail.
-type inboundConfirmer struct {
-	store *subscribers.Store
-	r     *render.Renderer
-}
-
-func (c inboundConfirmer) SubscribeMail(ctx context.Context, list *tidings.List, email, name string, topics []string) ([]byte, string, error) {
-	tc := subscribers.TopicChoice{All: topics == nil, Slugs: topics}
-	out, err := c.store.RequestSubscription(ctx, list.ID, email, name, tc)
-	if err != nil {
-		return nil, "", err
-	}
-	all, err := c.store.Topics(ctx, list.ID)
-	if err != nil {
-		return nil, "", err
-	}
-	switch out.Reply() {
-	case subscribers.ReplyConfirm:
-		return c.r.ConfirmationMail(list, all, *out.Subscriber, render.Confirm)
-	case subscribers.ReplyManage:
-		return c.r.ConfirmationMail(list, all, *out.Subscriber, render.Manage)
-	}
-	return nil, "", nil // bounced or blocked: nothing is sent
-}
-
-func (c inboundConfirmer) LeaveMail(ctx context.Context, list *tidings.List, email string) ([]byte, string, error) {
-	sub, err := c.store.Get(ctx, email)
-	if errors.Is(err, subscribers.ErrNotFound) {
-		return nil, "", inbound.ErrNotSubscribed
-	}
-	if err != nil {
-		return nil, "", err
-	}
-	for _, ss := range sub.Subscriptions {
-		if ss.ListID == list.ID && (ss.Status == tidings.StatusConfirmed || ss.Status == tidings.StatusPending) {
-			return c.r.ConfirmationMail(list, nil, *sub, render.Leave)
-		}
-	}
-	return nil, "", inbound.ErrNotSubscribed
 }
