@@ -66,8 +66,10 @@ func main() {
 func sink(args []string) error {
 	fs := flag.NewFlagSet("sink", flag.ExitOnError)
 	addrFile := fs.String("addr-file", "", "write the listening address here")
+	addr := fs.String("addr", "", "listen here (default a free loopback port); a relay taken out and back")
+	every := fs.Duration("every", 0, "print the messages received so far at this interval (0 = never)")
 	fs.Parse(args)
-	s, err := smtpsink.Start(smtpsink.Options{Discard: true})
+	s, err := smtpsink.Start(smtpsink.Options{Discard: true, Addr: *addr})
 	if err != nil {
 		return err
 	}
@@ -76,6 +78,20 @@ func sink(args []string) error {
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
+	if *every > 0 {
+		start := time.Now()
+		t := time.NewTicker(*every)
+		defer t.Stop()
+	loop:
+		for {
+			select {
+			case <-ctx.Done():
+				break loop
+			case <-t.C:
+				fmt.Fprintf(os.Stderr, "sink %s: %5.1f s %d messages\n", s.Addr, time.Since(start).Seconds(), s.Count())
+			}
+		}
+	}
 	<-ctx.Done()
 	fmt.Fprintf(os.Stderr, "sink: %d messages\n", s.Count())
 	return s.Close()
