@@ -3,6 +3,8 @@ package api
 import (
 	"fmt"
 	"net/http"
+	"net/http/httptest"
+	"slices"
 	"strings"
 	"testing"
 )
@@ -124,6 +126,26 @@ func badCases(t *testing.T) []badCase {
 		{"job not a number", "GET", "/jobs/x/output", nil, unprocessable, "id"},
 		{"bounces bad kind", "GET", "/lists/alpha/bounces?kind=weird", nil, unprocessable, "kind"},
 
+		// Path values that name nothing.
+		{"list unknown", "GET", "/lists/nope", nil, http.StatusNotFound, ""},
+		{"topics of unknown list", "GET", "/lists/nope/topics", nil, http.StatusNotFound, ""},
+		{"topic rm unknown", "DELETE", "/lists/alpha/topics/nope", nil, http.StatusNotFound, ""},
+		{"retag unknown issue", "POST", "/issues/999/retag", nil, http.StatusNotFound, ""},
+		{"ready unknown issue", "POST", "/issues/999/ready", nil, http.StatusNotFound, ""},
+		{"recurring on unknown list", "POST", "/lists/nope/schedules", map[string]any{"cron": "0 8 * * 1"}, http.StatusNotFound, ""},
+		{"schedules of unknown list", "GET", "/schedules?list=nope", nil, http.StatusNotFound, ""},
+		{"pause unknown issue", "POST", "/issues/999/send/pause", nil, http.StatusNotFound, ""},
+		{"resume unknown issue", "POST", "/issues/999/send/resume", nil, http.StatusNotFound, ""},
+		{"cancel unknown issue", "POST", "/issues/999/send/cancel", nil, http.StatusNotFound, ""},
+		{"status unknown issue", "GET", "/issues/999/status", nil, http.StatusNotFound, ""},
+		{"report.csv unknown issue", "GET", "/issues/999/report.csv", nil, http.StatusNotFound, ""},
+		{"trend of unknown list", "GET", "/lists/nope/trend", nil, http.StatusNotFound, ""},
+		{"issue import into unknown list", "POST", "/lists/nope/issues", markdown(t, "alpha-8.md"), http.StatusNotFound, ""},
+		{"subscriber on unknown list", "POST", "/lists/nope/subscribers", map[string]any{"email": "x@example.org"}, http.StatusNotFound, ""},
+		{"export of unknown list", "POST", "/lists/nope/exports", nil, http.StatusNotFound, ""},
+		{"bounces of unknown list", "GET", "/lists/nope/bounces", nil, http.StatusNotFound, ""},
+		{"delete unknown list", "DELETE", "/lists/nope", nil, http.StatusNotFound, ""},
+
 		// Users, tokens, audit.
 		{"user bad role", "POST", "/users", map[string]any{"email": "x@example.org", "role": "boss"}, unprocessable, "role"},
 		{"user bad email", "POST", "/users", map[string]any{"email": "x", "role": "editor"}, unprocessable, "email"},
@@ -135,6 +157,30 @@ func badCases(t *testing.T) []badCase {
 		{"token taken", "POST", "/tokens", map[string]any{"name": "spare", "role": "editor"}, http.StatusConflict, ""},
 		{"token rm unknown", "DELETE", "/tokens/nope", nil, http.StatusNotFound, ""},
 		{"audit limit 0", "GET", "/audit?limit=0", nil, unprocessable, "limit"},
+	}
+}
+
+// noInput are the routes that take no input a caller could get wrong.
+var noInput = []string{"GET /openapi.json", "GET /me", "GET /home", "GET /lists", "GET /users", "GET /tokens"}
+
+// TestEveryRouteHasBadInputCases: each route that takes a body, a path
+// value or a query parameter has at least one bad-input case.
+func TestEveryRouteHasBadInputCases(t *testing.T) {
+	mux := http.NewServeMux()
+	for _, r := range routes {
+		mux.HandleFunc(r.Method+" "+Prefix+r.Path, func(http.ResponseWriter, *http.Request) {})
+	}
+	covered := map[string]bool{}
+	for _, c := range badCases(t) {
+		req := httptest.NewRequest(c.method, Prefix+fill(c.path), nil)
+		_, pattern := mux.Handler(req)
+		covered[pattern] = true
+	}
+	for _, r := range routes {
+		key := r.Method + " " + r.Path
+		if !covered[r.Method+" "+Prefix+r.Path] && !slices.Contains(noInput, key) {
+			t.Errorf("route %s has no bad-input case", key)
+		}
 	}
 }
 
