@@ -5,6 +5,7 @@ import (
 	"crypto/subtle"
 	"encoding/base64"
 	"fmt"
+	"runtime"
 	"strings"
 	"sync"
 
@@ -29,6 +30,17 @@ var DefaultParams = Params{Memory: 19 * 1024, Time: 2, Threads: 1, KeyLen: 32, S
 
 var b64 = base64.RawStdEncoding // PHC strings use unpadded standard base64
 
+// slots bound the hashes computed at once: each takes Params.Memory (19
+// MiB by default), so a burst of sign-ins queues here instead of taking
+// the machine's memory.
+var slots = make(chan struct{}, max(2, runtime.NumCPU()))
+
+func idKey(pw, salt []byte, p Params) []byte {
+	slots <- struct{}{}
+	defer func() { <-slots }()
+	return argon2.IDKey(pw, salt, p.Time, p.Memory, p.Threads, p.KeyLen)
+}
+
 // HashPassword hashes pw with p and returns the PHC string
 // $argon2id$v=19$m=…,t=…,p=…$salt$hash.
 func HashPassword(pw string, p Params) (string, error) {
@@ -36,7 +48,7 @@ func HashPassword(pw string, p Params) (string, error) {
 	if _, err := rand.Read(salt); err != nil {
 		return "", fmt.Errorf("password salt: %w", err)
 	}
-	key := argon2.IDKey([]byte(pw), salt, p.Time, p.Memory, p.Threads, p.KeyLen)
+	key := idKey([]byte(pw), salt, p)
 	return fmt.Sprintf("$argon2id$v=%d$m=%d,t=%d,p=%d$%s$%s",
 		argon2.Version, p.Memory, p.Time, p.Threads, b64.EncodeToString(salt), b64.EncodeToString(key)), nil
 }
@@ -78,7 +90,7 @@ func VerifyPassword(pw, phc string, want Params) (ok, rehash bool, err error) {
 	if err != nil {
 		return false, false, err
 	}
-	got := argon2.IDKey([]byte(pw), salt, p.Time, p.Memory, p.Threads, p.KeyLen)
+	got := idKey([]byte(pw), salt, p)
 	if subtle.ConstantTimeCompare(got, key) != 1 {
 		return false, false, nil
 	}

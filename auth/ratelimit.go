@@ -63,12 +63,43 @@ func (l *Limiter) Allow(key string) (retryAfter time.Duration, ok bool) {
 	return wait, false
 }
 
+// Take is Allow and Fail at once: it counts an attempt before it is
+// made, so that many attempts in parallel cannot all pass a check that
+// none of them has failed yet. Forgive the attempt when it succeeds.
+func (l *Limiter) Take(key string) (retryAfter time.Duration, ok bool) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	now := l.Now()
+	ts := l.live(key, now)
+	if len(ts) >= l.Max {
+		wait := ts[len(ts)-l.Max].Add(l.Window).Sub(now)
+		return max(wait, time.Second), false
+	}
+	l.fail(key, ts, now)
+	return 0, true
+}
+
+// Forgive takes back the newest attempt of key (a Take that succeeded).
+func (l *Limiter) Forgive(key string) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if ts := l.keys[key]; len(ts) > 1 {
+		l.keys[key] = ts[:len(ts)-1]
+	} else {
+		delete(l.keys, key)
+	}
+}
+
 // Fail records one failure of key.
 func (l *Limiter) Fail(key string) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	now := l.Now()
-	ts := l.live(key, now)
+	l.fail(key, l.live(key, now), now)
+}
+
+// fail appends now to key's instants ts; l.mu is held.
+func (l *Limiter) fail(key string, ts []time.Time, now time.Time) {
 	if ts == nil && len(l.keys) >= l.MaxKeys {
 		l.evict(now)
 	}

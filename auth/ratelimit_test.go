@@ -69,3 +69,24 @@ func TestLimiterMemoryIsBounded(t *testing.T) {
 		t.Fatal("the most recent key was evicted")
 	}
 }
+
+func TestLimiterTakeCountsBeforeTheAttempt(t *testing.T) {
+	c := newClock()
+	l := NewLimiter(3, time.Minute, 100, c.now)
+	for i := range 3 {
+		if _, ok := l.Take("a"); !ok {
+			t.Fatalf("take %d refused", i)
+		}
+	}
+	if wait, ok := l.Take("a"); ok || wait != time.Minute {
+		t.Fatalf("4th take: ok=%v wait=%s", ok, wait)
+	}
+	l.Forgive("a") // the third succeeded
+	if _, ok := l.Take("a"); !ok {
+		t.Fatal("a forgiven attempt still counts")
+	}
+	l.Forgive("nobody") // no panic, nothing made up
+	if l.Len() != 1 {
+		t.Fatalf("%d keys", l.Len())
+	}
+}

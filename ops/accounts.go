@@ -123,8 +123,15 @@ func (s *Service) SignIn(ctx context.Context, email, password, ip, userAgent str
 	ac := s.acct()
 	email = strings.ToLower(strings.TrimSpace(email))
 	addrKey, ipKey := "addr:"+email, "ip:"+ip
-	wait1, ok1 := ac.byAddr.Allow(addrKey)
-	wait2, ok2 := ac.byIP.Allow(ipKey)
+	// Take counts the attempt before it is made: parallel guesses cannot
+	// all slip past a check that none of them has failed yet.
+	wait1, ok1 := ac.byAddr.Take(addrKey)
+	wait2, ok2 := time.Duration(0), false
+	if ok1 {
+		if wait2, ok2 = ac.byIP.Take(ipKey); !ok2 {
+			ac.byAddr.Forgive(addrKey) // not tried after all
+		}
+	}
 	if !ok1 || !ok2 {
 		s.log.Warn("sign-in refused: too many failures", "email", email, "ip", ip)
 		return nil, &RateLimitError{RetryAfter: max(wait1, wait2)}
@@ -144,12 +151,11 @@ func (s *Service) SignIn(ctx context.Context, email, password, ip, userAgent str
 		good = false
 	}
 	if !good {
-		ac.byAddr.Fail(addrKey)
-		ac.byIP.Fail(ipKey)
 		s.log.Info("sign-in failed", "email", email, "ip", ip)
-		return nil, errBadCredentials
+		return nil, errBadCredentials // the attempt stays counted
 	}
 	ac.byAddr.Reset(addrKey)
+	ac.byIP.Forgive(ipKey)
 	var newHash string
 	if rehash {
 		if newHash, err = auth.HashPassword(password, ac.store.Params); err != nil {
@@ -332,6 +338,12 @@ func (s *Service) ChangePassword(ctx context.Context, a tidings.Actor, old, new,
 	if err != nil {
 		return nil, err
 	}
+	// Guessing the current password from a stolen session is limited
+	// like sign-in, per address.
+	addrKey := "addr:" + acc.Email
+	if wait, ok := s.acct().byAddr.Take(addrKey); !ok {
+		return nil, &RateLimitError{RetryAfter: wait}
+	}
 	ok := false
 	if acc.Hash == "" || len(old) > maxPassword {
 		auth.VerifyDummy(old, st.Params)
@@ -341,6 +353,7 @@ func (s *Service) ChangePassword(ctx context.Context, a tidings.Actor, old, new,
 	if !ok {
 		return nil, Invalid("old", "the current password is wrong")
 	}
+	s.acct().byAddr.Reset(addrKey)
 	hash, err := auth.HashPassword(new, st.Params)
 	if err != nil {
 		return nil, err

@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"os"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -152,6 +153,47 @@ func TestSignInRateLimitedPerAddress(t *testing.T) {
 	c.add(rl.RetryAfter)
 	if _, err := s.SignIn(actx, "ann@example.org", "correct horse", "203.0.113.99", ""); err != nil {
 		t.Fatalf("after retry-after: %v", err)
+	}
+}
+
+func TestSignInParallelGuessesStayWithinTheLimit(t *testing.T) {
+	s, _, _ := newAcctService(t)
+	acctAddUser(t, s, "ann@example.org", tidings.RoleAdmin, "correct horse")
+	const n = 40
+	errs := make(chan error, n)
+	for i := range n {
+		go func() {
+			_, err := s.SignIn(actx, "ann@example.org", "guess", "203.0.113."+strconv.Itoa(i), "")
+			errs <- err
+		}()
+	}
+	tried, limited := 0, 0
+	for range n {
+		switch err := <-errs; {
+		case errors.Is(err, ErrRateLimited):
+			limited++
+		case errors.Is(err, ErrUnauthenticated):
+			tried++
+		default:
+			t.Fatalf("guess: %v", err)
+		}
+	}
+	if tried != signInPerAddress || limited != n-signInPerAddress {
+		t.Fatalf("%d parallel guesses: %d checked, %d refused; want %d checked", n, tried, limited, signInPerAddress)
+	}
+}
+
+func TestChangePasswordGuessesAreLimited(t *testing.T) {
+	s, _, _ := newAcctService(t)
+	acctAddUser(t, s, "ann@example.org", tidings.RoleAdmin, "old password")
+	sess, _ := s.SignIn(actx, "ann@example.org", "old password", "", "")
+	for i := range signInPerAddress {
+		if _, err := s.ChangePassword(actx, sess.Actor, "guess", "new password", "", ""); !errors.Is(err, ErrInvalid) {
+			t.Fatalf("guess %d: %v", i, err)
+		}
+	}
+	if _, err := s.ChangePassword(actx, sess.Actor, "old password", "new password", "", ""); !errors.Is(err, ErrRateLimited) {
+		t.Fatalf("after %d wrong current passwords: %v, want ErrRateLimited", signInPerAddress, err)
 	}
 }
 
