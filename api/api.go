@@ -8,8 +8,10 @@
 package api
 
 import (
+	"fmt"
 	"log/slog"
 	"net/http"
+	"runtime/debug"
 	"slices"
 	"strings"
 	"time"
@@ -156,6 +158,16 @@ func New(c Config) http.Handler {
 // handler and answers its error as a problem document.
 func (s *server) wrap(rt route) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		defer func() {
+			// A bug in a handler or an operation is a 500 problem for this
+			// request, not a dropped connection.
+			if v := recover(); v != nil {
+				if v == http.ErrAbortHandler {
+					panic(v)
+				}
+				writeProblem(w, r, s.log, fmt.Errorf("panic: %v\n%s", v, debug.Stack()))
+			}
+		}()
 		var a tidings.Actor
 		if !rt.Public {
 			var err error

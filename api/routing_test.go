@@ -1,9 +1,13 @@
 package api
 
 import (
+	"bytes"
 	"net/http"
+	"net/http/httptest"
 	"strings"
 	"testing"
+
+	"github.com/tidings/tidings"
 )
 
 // TestUnknownPathsAndMethodsAreProblems: a path the API does not have is
@@ -75,5 +79,25 @@ func TestRevokedTokenStopsWorking(t *testing.T) {
 	}
 	if r := e.call(asEditor, "GET", "/lists", nil); r.status != http.StatusUnauthorized {
 		t.Errorf("editor after revocation: %d", r.status)
+	}
+}
+
+// TestPanicIsAProblem: a handler that panics answers a 500 problem that
+// names nothing of the cause, and the cause is logged.
+func TestPanicIsAProblem(t *testing.T) {
+	var logs bytes.Buffer
+	s := &server{log: newTestLogger(&logs)}
+	h := s.wrap(route{Public: true, handler: func(*server, http.ResponseWriter, *http.Request, tidings.Actor) error {
+		var m map[string]int
+		m["boom"]++ // a nil map: a bug
+		return nil
+	}})
+	rec := httptest.NewRecorder()
+	h.ServeHTTP(rec, httptest.NewRequest("GET", "/api/v1/x", nil))
+	if rec.Code != http.StatusInternalServerError || rec.Header().Get("Content-Type") != "application/problem+json" || strings.Contains(rec.Body.String(), "nil map") {
+		t.Errorf("panic answered %d %q: %s", rec.Code, rec.Header().Get("Content-Type"), rec.Body)
+	}
+	if !strings.Contains(logs.String(), "nil map") {
+		t.Errorf("the panic is not logged: %s", logs.String())
 	}
 }
