@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"net"
 	"slices"
 	"strconv"
 	"strings"
@@ -122,7 +123,7 @@ func checkPassword(pw string) error {
 func (s *Service) SignIn(ctx context.Context, email, password, ip, userAgent string) (*Session, error) {
 	ac := s.acct()
 	email = strings.ToLower(strings.TrimSpace(email))
-	addrKey, ipKey := "addr:"+email, "ip:"+ip
+	addrKey, ipKey := "addr:"+email, "ip:"+ipBlock(ip)
 	// Take counts the attempt before it is made: parallel guesses cannot
 	// all slip past a check that none of them has failed yet.
 	wait1, ok1 := ac.byAddr.Take(addrKey)
@@ -177,6 +178,17 @@ func (s *Service) SignIn(ctx context.Context, email, password, ip, userAgent str
 		return nil, fmt.Errorf("sign in %s: %w", email, err)
 	}
 	return sess, nil
+}
+
+// ipBlock is the key of the per-IP limit: an IPv4 address, or the /64 an
+// IPv6 client usually has to itself (else one client could rotate
+// through its 2^64 addresses).
+func ipBlock(ip string) string {
+	p := net.ParseIP(ip)
+	if p == nil || p.To4() != nil {
+		return ip
+	}
+	return p.Mask(net.CIDRMask(64, 128)).String() + "/64"
 }
 
 // startSession opens a session for acc inside tx, records the sign-in and

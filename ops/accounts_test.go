@@ -215,6 +215,17 @@ func TestSignInRateLimitedPerIP(t *testing.T) {
 	if _, err := s.SignIn(actx, "ann@example.org", "correct horse", "198.51.100.2", ""); err != nil {
 		t.Fatalf("another IP: %v", err)
 	}
+	// IPv6: one client's /64 is one key.
+	for i := range signInPerIP {
+		email := "v" + strings.Repeat("6", i) + "@example.org"
+		s.SignIn(actx, email, "guess", "2001:db8:1:2::"+strconv.FormatInt(int64(i+1), 16), "")
+	}
+	if _, err := s.SignIn(actx, "ann@example.org", "correct horse", "2001:db8:1:2:ffff::1", ""); !errors.Is(err, ErrRateLimited) {
+		t.Fatalf("another address of the same /64: %v", err)
+	}
+	if _, err := s.SignIn(actx, "ann@example.org", "correct horse", "2001:db8:1:3::1", ""); err != nil {
+		t.Fatalf("another /64: %v", err)
+	}
 }
 
 func TestSessionIdleExpiry(t *testing.T) {
