@@ -444,3 +444,7 @@ CREATE INDEX jobs_by_state ON jobs (state);
 -- it; the engine's own pauses (a relay refusing) leave it empty and are
 -- retried by the daemon.
 ALTER TABLE sends ADD COLUMN held_by TEXT NOT NULL DEFAULT '';
+
+-- The confirmed all-topics readers of a list, counted apart by the
+-- audience of an issue without reading every subscription row.
+CREATE INDEX subscriptions_all_topics ON subscriptions (list_id, status, subscriber_id) WHERE all_topics;

@@ -41,17 +41,36 @@ type Combination struct {
 	Subscribers int
 }
 
-// audienceQuery groups a list's confirmed readers by topic choice: the
-// all-topics flag and the sorted topic ids. One pass over the
-// subscriptions_by_status index with a primary-key lookup of each
-// reader's topics; Go then maps each of the (few) distinct choices to
-// articles.
-const audienceQuery = `SELECT sub.all_topics,
+// byTopicSetQuery groups a list's confirmed readers by topic choice: the
+// all-topics flag and the sorted topic ids. It is the plain form of the
+// count, used for lists with more topics than a mask has bits; the masked
+// form below reads less.
+const byTopicSetQuery = `SELECT sub.all_topics,
 	CASE WHEN sub.all_topics THEN '' ELSE coalesce((SELECT group_concat(st.topic_id, ',' ORDER BY st.topic_id)
 		FROM subscription_topics st WHERE st.list_id = sub.list_id AND st.subscriber_id = sub.subscriber_id), '') END AS ts,
 	count(*)
 	FROM subscriptions sub WHERE sub.list_id = ? AND sub.status = 'confirmed'
 	GROUP BY 1, 2`
+
+// maxMaskTopics is how many topics fit the masked count's bit set.
+const maxMaskTopics = 62
+
+// Audience by masks, in SQL: with each topic a bit, a reader's topic set
+// is the sum of its rows' bits. Checking every reader's status while
+// grouping subscription_topics costs a seek per row, so the count groups
+// every reader of the list and subtracts the few who should not count:
+// readers who are not confirmed, and all-topics readers who also have
+// topic rows (their choice is "all"). Readers with no rows and not
+// all-topics chose no topic.
+const (
+	maskAllQuery = `SELECT m, count(*) FROM (SELECT sum(%[1]s) AS m FROM subscription_topics st
+		WHERE st.list_id = ?1 GROUP BY st.subscriber_id) GROUP BY m`
+	maskOfReaders = `SELECT m, count(*) FROM (SELECT (SELECT sum(%[1]s) FROM subscription_topics st
+		WHERE st.list_id = sub.list_id AND st.subscriber_id = sub.subscriber_id) AS m
+		FROM subscriptions sub INDEXED BY %[2]s WHERE %[3]s) WHERE m IS NOT NULL GROUP BY m`
+	notConfirmed = `sub.list_id = ?1 AND sub.status IN ('pending', 'unsubscribed', 'bounced', 'blocked')`
+	allConfirmed = `sub.list_id = ?1 AND sub.status = 'confirmed' AND sub.all_topics`
+)
 
 // topicGroup is the readers sharing one topic choice.
 type topicGroup struct {
@@ -79,8 +98,9 @@ func (s *Service) Audience(ctx context.Context, a tidings.Actor, issueID int64) 
 // topicGroups reads the list's confirmed readers grouped by topic choice,
 // with topic ids turned into slugs.
 func (s *Service) topicGroups(ctx context.Context, listID int64) ([]topicGroup, error) {
-	slugs := map[string]string{}
-	trows, err := s.d.R.QueryContext(ctx, `SELECT id, slug FROM topics WHERE list_id = ?`, listID)
+	var ids []int64
+	slugs := map[int64]string{}
+	trows, err := s.d.R.QueryContext(ctx, `SELECT id, slug FROM topics WHERE list_id = ? ORDER BY id`, listID)
 	if err != nil {
 		return nil, err
 	}
@@ -91,13 +111,97 @@ func (s *Service) topicGroups(ctx context.Context, listID int64) ([]topicGroup, 
 			trows.Close()
 			return nil, err
 		}
-		slugs[strconv.FormatInt(id, 10)] = sl
+		ids = append(ids, id)
+		slugs[id] = sl
 	}
 	trows.Close()
 	if err := trows.Err(); err != nil {
 		return nil, err
 	}
-	rows, err := s.d.R.QueryContext(ctx, audienceQuery, listID)
+	if len(ids) > maxMaskTopics {
+		return s.topicGroupsPlain(ctx, listID, slugs)
+	}
+	return s.topicGroupsMasked(ctx, listID, ids, slugs)
+}
+
+func (s *Service) topicGroupsMasked(ctx context.Context, listID int64, ids []int64, slugs map[int64]string) ([]topicGroup, error) {
+	var bit strings.Builder
+	bit.WriteString("CASE st.topic_id")
+	for i, id := range ids {
+		fmt.Fprintf(&bit, " WHEN %d THEN %d", id, int64(1)<<i)
+	}
+	bit.WriteString(" ELSE 0 END")
+	counts := func(q string, sign int, into map[int64]int) error {
+		rows, err := s.d.R.QueryContext(ctx, q, listID)
+		if err != nil {
+			return err
+		}
+		defer rows.Close()
+		for rows.Next() {
+			var m int64
+			var n int
+			if err := rows.Scan(&m, &n); err != nil {
+				return err
+			}
+			into[m] += sign * n
+		}
+		return rows.Err()
+	}
+	var total, all int
+	if err := s.d.R.QueryRowContext(ctx, `SELECT count(*) FROM subscriptions INDEXED BY subscriptions_by_status
+		WHERE list_id = ? AND status = 'confirmed'`, listID).Scan(&total); err != nil {
+		return nil, err
+	}
+	if err := s.d.R.QueryRowContext(ctx, `SELECT count(*) FROM subscriptions INDEXED BY subscriptions_all_topics
+		WHERE list_id = ? AND status = 'confirmed' AND all_topics`, listID).Scan(&all); err != nil {
+		return nil, err
+	}
+	masks := map[int64]int{}
+	for _, q := range []struct {
+		sql  string
+		sign int
+	}{
+		{fmt.Sprintf(maskAllQuery, bit.String()), 1},
+		{fmt.Sprintf(maskOfReaders, bit.String(), "subscriptions_by_status", notConfirmed), -1},
+		{fmt.Sprintf(maskOfReaders, bit.String(), "subscriptions_all_topics", allConfirmed), -1},
+	} {
+		if err := counts(q.sql, q.sign, masks); err != nil {
+			return nil, err
+		}
+	}
+	var out []topicGroup
+	if all > 0 {
+		out = append(out, topicGroup{rc: tidings.Recipient{AllTopics: true}, n: all})
+	}
+	none := total - all
+	for m, n := range masks {
+		if n == 0 {
+			continue
+		}
+		g := topicGroup{rc: tidings.Recipient{Topics: []string{}}, n: n}
+		for i, id := range ids {
+			if m&(int64(1)<<i) != 0 {
+				g.rc.Topics = append(g.rc.Topics, slugs[id])
+			}
+		}
+		slices.Sort(g.rc.Topics)
+		if len(g.rc.Topics) == 0 {
+			continue // rows of topics no longer on the list: counted as none
+		}
+		none -= n
+		out = append(out, g)
+	}
+	if none > 0 {
+		out = append(out, topicGroup{rc: tidings.Recipient{Topics: []string{}}, n: none})
+	}
+	if none < 0 {
+		return nil, fmt.Errorf("audience: inconsistent counts (%d readers without topics)", none)
+	}
+	return out, nil
+}
+
+func (s *Service) topicGroupsPlain(ctx context.Context, listID int64, slugs map[int64]string) ([]topicGroup, error) {
+	rows, err := s.d.R.QueryContext(ctx, byTopicSetQuery, listID)
 	if err != nil {
 		return nil, err
 	}
@@ -113,7 +217,8 @@ func (s *Service) topicGroups(ctx context.Context, listID int64) ([]topicGroup, 
 			g.rc.Topics = []string{}
 			if ids != "" {
 				for _, id := range strings.Split(ids, ",") {
-					if sl, ok := slugs[id]; ok {
+					n, _ := strconv.ParseInt(id, 10, 64)
+					if sl, ok := slugs[n]; ok {
 						g.rc.Topics = append(g.rc.Topics, sl)
 					}
 				}

@@ -6,8 +6,10 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/tidings/tidings"
 	"github.com/tidings/tidings/mailer"
 	"github.com/tidings/tidings/smtpsink"
+	"github.com/tidings/tidings/subscribers"
 )
 
 func asFieldError(err error, fe **FieldError) bool { return errors.As(err, fe) }
@@ -193,5 +195,73 @@ func TestAudienceFollowsRetagging(t *testing.T) {
 	tag()
 	if au := audience(); au.Skipped != 0 {
 		t.Errorf("untagged again: skipped %d", au.Skipped)
+	}
+}
+
+// TestAudienceCountsOnlyConfirmedChoices: the masked count subtracts
+// readers who are not confirmed and all-topics readers who still have
+// topic rows, and agrees with the plain per-reader grouping and a dry run.
+func TestAudienceCountsOnlyConfirmedChoices(t *testing.T) {
+	sink := bulletinSink(t, smtpsink.Options{})
+	e := newBulletinEnv(t, nil)
+	id := e.issue.ID
+	// all@ chose every topic but keeps a stale row for finance; a bounced
+	// reader of biomed and a blocked one of no topic must count nowhere.
+	if _, err := e.d.W.Exec(`INSERT INTO subscription_topics (list_id, subscriber_id, topic_id)
+		SELECT ?, p.id, t.id FROM subscribers p, topics t WHERE p.email = 'all@example.cn' AND t.slug = 'finance'`, e.keji.ID); err != nil {
+		t.Fatal(err)
+	}
+	st := subscribers.NewStore(e.d)
+	if _, err := st.Subscribe(e.ctx, e.keji.ID, "gone@example.cn", "", subscribers.TopicChoice{Slugs: []string{"biomed"}}, tidings.StatusBounced); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := st.Subscribe(e.ctx, e.keji.ID, "blocked@example.cn", "", subscribers.TopicChoice{Slugs: []string{}}, tidings.StatusBlocked); err != nil {
+		t.Fatal(err)
+	}
+	masked, err := e.s.topicGroups(e.ctx, e.keji.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	slugs := map[int64]string{}
+	topics, _ := st.Topics(e.ctx, e.keji.ID)
+	for _, tp := range topics {
+		slugs[tp.ID] = tp.Slug
+	}
+	plain, err := e.s.topicGroupsPlain(e.ctx, e.keji.ID, slugs)
+	if err != nil {
+		t.Fatal(err)
+	}
+	byKey := func(gs []topicGroup) map[string]int {
+		m := map[string]int{}
+		for _, g := range gs {
+			m[topicKey(&g.rc)] += g.n
+		}
+		return m
+	}
+	mk, pk := byKey(masked), byKey(plain)
+	if len(mk) != len(pk) {
+		t.Errorf("masked %v, plain %v", mk, pk)
+	}
+	for k, n := range pk {
+		if mk[k] != n {
+			t.Errorf("topic set %s: masked %d, plain %d", k, mk[k], n)
+		}
+	}
+	want := map[string]int{"all": 2, "ageing": 1, "biomed": 1, "ageing,finance": 1, "finance": 1, "space": 2, "none": 1}
+	for k, n := range want {
+		if mk[k] != n {
+			t.Errorf("topic set %s: %d readers, want %d (all: %v)", k, mk[k], n, mk)
+		}
+	}
+	au, err := e.s.Audience(e.ctx, e.admin, id)
+	if err != nil {
+		t.Fatal(err)
+	}
+	dry, err := e.engine(t, sink).DryRun(e.ctx, id)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if au.Total != dry.Recipients || au.Skipped != dry.Skipped {
+		t.Errorf("audience %d/%d skipped, dry run %d/%d", au.Total, au.Skipped, dry.Recipients, dry.Skipped)
 	}
 }
