@@ -79,9 +79,6 @@ func compute(ctx context.Context, q querier, issueID int64) (*Report, error) {
 	if started.Valid {
 		r.SentAt = time.Unix(started.Int64, 0).UTC()
 	}
-	if err := deliveryFigures(ctx, q, r); err != nil {
-		return nil, err
-	}
 	if err := bounceFigures(ctx, q, r); err != nil {
 		return nil, err
 	}
@@ -95,21 +92,6 @@ func compute(ctx context.Context, q querier, issueID int64) (*Report, error) {
 		return nil, err
 	}
 	return r, nil
-}
-
-// deliveryFigures: recipients are the delivery log's rows except the
-// skipped ones (readers whose topics selected no article); delivered are
-// those the relay accepted and that did not bounce afterwards (state sent,
-// or complained: a complaint proves the mail arrived).
-func deliveryFigures(ctx context.Context, q querier, r *Report) error {
-	err := q.QueryRowContext(ctx, `SELECT
-			coalesce(sum(state <> 'skipped'), 0),
-			coalesce(sum(state IN ('sent', 'complained')), 0)
-		FROM deliveries WHERE issue_id = ?`, r.Issue).Scan(&r.Recipients, &r.Delivered)
-	if err != nil {
-		return fmt.Errorf("delivery log: %w", err)
-	}
-	return nil
 }
 
 // bounceFigures counts readers, not bounce messages: a reader whose mail
@@ -163,8 +145,12 @@ func unsubscribed(ctx context.Context, q querier, r *Report, started sql.NullInt
 	return nil
 }
 
-// reach fills the articles and topics with their recipients. The delivery
-// log stores each reader's topic combination (topic_key: "all", "none" or
+// reach counts the recipients and deliveries, and fills the articles and
+// topics with their recipients. Recipients are the delivery log's rows
+// except the skipped ones (readers whose topics selected no article);
+// delivered are those the relay accepted and that did not bounce
+// afterwards (state sent, or complained: a complaint proves the mail
+// arrived). The delivery log stores each reader's topic combination (topic_key: "all", "none" or
 // the sorted slugs joined by ","), so one grouped query gives every
 // combination's size and the selection rule of rendering is applied per
 // combination, not per reader: an article without topics goes to everyone;
@@ -208,18 +194,20 @@ func reach(ctx context.Context, q querier, r *Report) error {
 		return fmt.Errorf("topics: %w", err)
 	}
 
-	rows, err = q.QueryContext(ctx, `SELECT topic_key, count(*) FROM deliveries
-		WHERE issue_id = ? AND state <> 'skipped' GROUP BY topic_key`, r.Issue)
+	rows, err = q.QueryContext(ctx, `SELECT topic_key, sum(state <> 'skipped'), sum(state IN ('sent', 'complained'))
+		FROM deliveries WHERE issue_id = ? GROUP BY topic_key`, r.Issue)
 	if err != nil {
 		return fmt.Errorf("combinations: %w", err)
 	}
 	defer rows.Close()
 	for rows.Next() {
 		var key string
-		var n int
-		if err := rows.Scan(&key, &n); err != nil {
+		var n, delivered int
+		if err := rows.Scan(&key, &n, &delivered); err != nil {
 			return fmt.Errorf("combinations: %w", err)
 		}
+		r.Recipients += n
+		r.Delivered += delivered
 		all := key == "all"
 		chosen := map[string]bool{}
 		if !all && key != "none" {

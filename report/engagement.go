@@ -16,19 +16,27 @@ const TimelineHours = 48
 // the "tracking" section of schema.sql). Every event is counted once in
 // track_counts whatever the list's mode, so all figures but the unique
 // clickers come from there and survive the erasure of a reader and the
-// expiry of per-person events.
+// expiry of per-person events. The counters are read in one pass grouped
+// by their primary key's prefix (no sort), which also gives the topic set
+// of every human click for the topics' reader clicks.
 func engagement(ctx context.Context, q querier, r *Report) error {
-	rows, err := q.QueryContext(ctx, `SELECT kind, position, link, verdict, reason, sum(n) FROM track_counts
-		WHERE issue_id = ? GROUP BY kind, position, link, verdict, reason`, r.Issue)
+	bits, err := topicBits(ctx, q, r.Issue)
+	if err != nil {
+		return err
+	}
+	rows, err := q.QueryContext(ctx, `SELECT kind, position, link, topic_set, verdict, reason, sum(n) FROM track_counts
+		WHERE issue_id = ? GROUP BY kind, position, link, topic_set, verdict, reason`, r.Issue)
 	if err != nil {
 		return fmt.Errorf("tracking counts: %w", err)
 	}
 	type linkKey struct{ pos, link int }
 	byLink := map[linkKey]*Link{}
+	bySet := map[uint64]int{} // human article clicks by topic set
 	for rows.Next() {
 		var kind, verdict, reason string
 		var pos, link, n int
-		if err := rows.Scan(&kind, &pos, &link, &verdict, &reason, &n); err != nil {
+		var set uint64
+		if err := rows.Scan(&kind, &pos, &link, &set, &verdict, &reason, &n); err != nil {
 			rows.Close()
 			return fmt.Errorf("tracking counts: %w", err)
 		}
@@ -46,6 +54,9 @@ func engagement(ctx context.Context, q querier, r *Report) error {
 		}
 		if kind != "click" || pos == 0 {
 			continue // opens and the honeypot belong to no article
+		}
+		if human {
+			bySet[set] += n
 		}
 		if a := r.article(pos); a != nil {
 			if human {
@@ -96,18 +107,27 @@ func engagement(ctx context.Context, q querier, r *Report) error {
 	}
 	sortLinks(r.Links)
 
-	// Topics: human clicks on the articles of each topic.
-	for i := range r.Topics {
-		for _, a := range r.Articles {
-			for _, s := range a.Topics {
-				if s == r.Topics[i].Slug {
-					r.Topics[i].ClicksHuman += a.ClicksHuman
-				}
+	// Topics: human clicks on the articles of each topic, and human clicks
+	// by readers of each topic (from the link's topic set; a reader of
+	// every topic counts for every topic).
+	byReaders := map[string]int{}
+	for set, n := range bySet {
+		for bit, slug := range bits {
+			if set&(1<<uint(bit)) != 0 {
+				byReaders[slug] += n
 			}
 		}
 	}
-	if err := readerClicks(ctx, q, r); err != nil {
-		return err
+	for i := range r.Topics {
+		t := &r.Topics[i]
+		t.ReaderClicksHuman = byReaders[t.Slug]
+		for _, a := range r.Articles {
+			for _, s := range a.Topics {
+				if s == t.Slug {
+					t.ClicksHuman += a.ClicksHuman
+				}
+			}
+		}
 	}
 	if err := timeline(ctx, q, r); err != nil {
 		return err
@@ -115,58 +135,28 @@ func engagement(ctx context.Context, q querier, r *Report) error {
 	return uniqueClickers(ctx, q, r)
 }
 
-// readerClicks: human clicks by readers of each topic, from the topic set
-// the signed link carries (bits mapped to topics by track_topics as they
-// were at send time). A reader of every topic counts for every topic.
-func readerClicks(ctx context.Context, q querier, r *Report) error {
-	bits := map[int]string{} // bit → slug
+// topicBits maps the bits of an issue's topic sets to topic slugs, as
+// they were when the issue was sent (track_topics).
+func topicBits(ctx context.Context, q querier, issueID int64) (map[int]string, error) {
+	bits := map[int]string{}
 	rows, err := q.QueryContext(ctx, `SELECT b.bit, t.slug FROM track_topics b JOIN topics t ON t.id = b.topic_id
-		WHERE b.issue_id = ?`, r.Issue)
+		WHERE b.issue_id = ?`, issueID)
 	if err != nil {
-		return fmt.Errorf("tracked topics: %w", err)
+		return nil, fmt.Errorf("tracked topics: %w", err)
 	}
+	defer rows.Close()
 	for rows.Next() {
 		var bit int
 		var slug string
 		if err := rows.Scan(&bit, &slug); err != nil {
-			rows.Close()
-			return fmt.Errorf("tracked topics: %w", err)
+			return nil, fmt.Errorf("tracked topics: %w", err)
 		}
 		bits[bit] = slug
 	}
-	rows.Close()
 	if err := rows.Err(); err != nil {
-		return fmt.Errorf("tracked topics: %w", err)
+		return nil, fmt.Errorf("tracked topics: %w", err)
 	}
-	if len(bits) == 0 {
-		return nil
-	}
-	rows, err = q.QueryContext(ctx, `SELECT topic_set, sum(n) FROM track_counts
-		WHERE issue_id = ? AND kind = 'click' AND verdict = 'human' AND position > 0 GROUP BY topic_set`, r.Issue)
-	if err != nil {
-		return fmt.Errorf("clicks by topic set: %w", err)
-	}
-	defer rows.Close()
-	by := map[string]int{}
-	for rows.Next() {
-		var set uint64
-		var n int
-		if err := rows.Scan(&set, &n); err != nil {
-			return fmt.Errorf("clicks by topic set: %w", err)
-		}
-		for bit, slug := range bits {
-			if set&(1<<uint(bit)) != 0 {
-				by[slug] += n
-			}
-		}
-	}
-	if err := rows.Err(); err != nil {
-		return fmt.Errorf("clicks by topic set: %w", err)
-	}
-	for i := range r.Topics {
-		r.Topics[i].ReaderClicksHuman = by[r.Topics[i].Slug]
-	}
-	return nil
+	return bits, nil
 }
 
 // timeline is human clicks per hour, TimelineHours buckets from the hour
