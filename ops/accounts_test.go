@@ -29,6 +29,11 @@ var acctParams = auth.Params{Memory: 64, Time: 1, Threads: 1, KeyLen: 32, SaltLe
 // returned), a controlled clock and cheap hashing.
 func newAcctService(t *testing.T) (*Service, *acctClock, map[string]int64) {
 	t.Helper()
+	return newAcctServiceTB(t)
+}
+
+func newAcctServiceTB(t testing.TB) (*Service, *acctClock, map[string]int64) {
+	t.Helper()
 	d := dbtest.MustOpenDB(t)
 	c := &acctClock{t: time.Date(2026, 12, 6, 8, 0, 0, 0, time.UTC)}
 	s := New(Deps{DB: d, Now: c.now, ConsoleURL: "https://admin.example.org/admin/"})
