@@ -63,6 +63,11 @@ func newServeCmd(a *App) *cobra.Command {
 missed while down, resumption of interrupted sends), the sender and the
 reader web pages with GET /healthz and GET /metrics (Prometheus).
 
+The console (/admin/) and the JSON API (/api/v1/) listen on --admin-http
+(default 127.0.0.1:8081), apart from the reader pages; when it names the
+same address as --http, one listener serves both. Sign-in links point at
+--admin-url (default http:// + --admin-http).
+
 Several serve processes may share one database: one holds the sender lease
 and sends, the others wait and take over within seconds of its death.
 
