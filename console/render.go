@@ -128,6 +128,15 @@ type navLink struct {
 // T translates key into the page's language; args fill its %s/%d verbs.
 func (p *page) T(key string, args ...any) string { return p.lang.text(key, args...) }
 
+// TK translates prefix+v when the catalog knows it, else shows v as it
+// is (codes from other packages that may grow new values).
+func (p *page) TK(prefix, v string) string {
+	if p.lang.has(prefix + v) {
+		return p.T(prefix + v)
+	}
+	return v
+}
+
 // Zone is the current list's time zone, for times shown in the page.
 func (p *page) Zone() *time.Location {
 	if p.List != nil {
@@ -208,13 +217,21 @@ func (h *handler) newPage(w http.ResponseWriter, r *http.Request, v view) *page 
 			}
 		}
 	}
+	best := -1 // the entry whose address is the longest prefix of this page's
 	for _, n := range nav {
 		if (n.perList && slug == "") || (n.admin && !p.Actor.IsAdmin()) {
 			continue
 		}
 		href := n.href(slug)
-		cur := r.URL.Path == href || (href != prefix+"/" && strings.HasPrefix(r.URL.Path, href))
-		p.Nav = append(p.Nav, navLink{Label: p.T(n.key), Href: href, Current: cur})
+		if r.URL.Path == href || (href != prefix+"/" && strings.HasPrefix(r.URL.Path, href+"/")) {
+			if best < 0 || len(href) > len(p.Nav[best].Href) {
+				best = len(p.Nav)
+			}
+		}
+		p.Nav = append(p.Nav, navLink{Label: p.T(n.key), Href: href})
+	}
+	if best >= 0 {
+		p.Nav[best].Current = true
 	}
 	if v.IssueID != 0 {
 		for _, t := range issueTabs {
