@@ -61,6 +61,7 @@ func badCases(t *testing.T) []badCase {
 
 		// Issues and articles.
 		{"issues of unknown list", "GET", "/issues?list=nope", nil, http.StatusNotFound, ""},
+		{"issues without a list of two", "GET", "/issues", nil, unprocessable, "list"},
 		{"import without number", "POST", "/lists/alpha/issues", markdown(t, "no-number.md"), unprocessable, "body"},
 		{"import as JSON", "POST", "/lists/alpha/issues", jsonRaw(`{"markdown":"# x"}`), http.StatusUnsupportedMediaType, ""},
 		{"import too large", "POST", "/lists/alpha/issues", raw{"text/markdown", "# X\n\n" + strings.Repeat("文", maxFileBody/3+1)}, http.StatusRequestEntityTooLarge, ""},

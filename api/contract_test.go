@@ -314,3 +314,19 @@ func TestMeAndHome(t *testing.T) {
 		t.Errorf("home's next sends: %+v", home[0].Next)
 	}
 }
+
+// TestAnswersAreReadableJSON: HTML in answers is not \u003c-escaped, and
+// every JSON answer says nosniff.
+func TestAnswersAreReadableJSON(t *testing.T) {
+	e := newEnv(t)
+	r := e.call(asEditor, "GET", fill("/issues/{issue}/preview?email=ann@example.org"), nil)
+	if !strings.Contains(string(r.body), `"html":"<!DOCTYPE html>`) || strings.Contains(string(r.body), `\u003c`) {
+		t.Errorf("preview HTML escaped: %.120s", r.body)
+	}
+	for _, who := range []string{asEditor, asNone} {
+		r := e.call(who, "GET", "/lists", nil)
+		if r.header.Get("X-Content-Type-Options") != "nosniff" || r.header.Get("Cache-Control") != "no-store" {
+			t.Errorf("as %s: headers %v", who, r.header)
+		}
+	}
+}

@@ -1,24 +1,31 @@
 package api
 
 import (
+	"bytes"
 	"encoding/json"
 	"fmt"
 	"net/http"
 	"time"
 )
 
-// writeJSON answers v as JSON with status.
+// writeJSON answers v as JSON with status. HTML is not escaped (previews
+// carry whole documents, and \u003c helps no client); nosniff keeps a
+// browser from reading the answer as anything but JSON.
 func writeJSON(w http.ResponseWriter, status int, v any) error {
-	b, err := json.Marshal(v)
-	if err != nil {
+	var b bytes.Buffer
+	enc := json.NewEncoder(&b)
+	enc.SetEscapeHTML(false)
+	if err := enc.Encode(v); err != nil {
 		return fmt.Errorf("encode answer: %w", err)
 	}
-	w.Header().Set("Content-Type", "application/json; charset=utf-8")
-	w.Header().Set("Cache-Control", "no-store")
+	h := w.Header()
+	h.Set("Content-Type", "application/json; charset=utf-8")
+	h.Set("Cache-Control", "no-store")
+	h.Set("X-Content-Type-Options", "nosniff")
 	w.WriteHeader(status)
 	// A write error means the client went away: there is no one left to
 	// answer, so it is not the handler's error.
-	w.Write(append(b, '\n'))
+	w.Write(b.Bytes())
 	return nil
 }
 
