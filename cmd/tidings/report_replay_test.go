@@ -19,7 +19,10 @@ import (
 	"github.com/jhillyerd/enmime/v2"
 
 	"github.com/tidings/tidings/db"
+	"github.com/tidings/tidings/inbound"
 	"github.com/tidings/tidings/smtpsink"
+	"github.com/tidings/tidings/subscribers"
+	"github.com/tidings/tidings/token"
 	"github.com/tidings/tidings/track"
 )
 
@@ -353,10 +356,31 @@ func replay(t *testing.T, mode string) {
 	if err := tr.Close(ctx); err != nil {
 		t.Fatal(err)
 	}
+	// The mixed reader's mailbox provider reports the issue as spam: an
+	// ARF report to the message's return path, through the real inbound
+	// processor. It counts as a complaint and an unsubscribe, and the mail
+	// was delivered all the same.
+	proc, err := inbound.New(inbound.Config{DB: d, Signer: token.New(secret), Directory: subscribers.NewStore(d)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	arf, err := os.ReadFile("../../inbound/testdata/arf.eml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, m := range sink.Messages() {
+		if m.To[0] == mixed {
+			res, err := proc.Process(ctx, m.From, bytes.ReplaceAll(arf, []byte("@@VERP@@"), []byte(m.From)))
+			if err != nil || res.Action != inbound.ActionComplaint {
+				t.Fatalf("complaint: %+v, %v", res, err)
+			}
+		}
+	}
 
 	r := readReport(t, env, "1")
-	if r.Recipients != 6 || r.Delivered != 5 || r.BouncedHard != 1 || r.Unsubscribed != 1 {
-		t.Errorf("recipients %d delivered %d bounced_hard %d unsubscribed %d; want 6 5 1 1", r.Recipients, r.Delivered, r.BouncedHard, r.Unsubscribed)
+	if r.Recipients != 6 || r.Delivered != 5 || r.BouncedHard != 1 || r.Complaints != 1 || r.Unsubscribed != 2 {
+		t.Errorf("recipients %d delivered %d bounced_hard %d complaints %d unsubscribed %d; want 6 5 1 1 2 (biomed left, mixed complained)",
+			r.Recipients, r.Delivered, r.BouncedHard, r.Complaints, r.Unsubscribed)
 	}
 	if r.Clicks.Human != ex.clicksHuman || r.Clicks.Machine != ex.clicksMachine || r.Clicks.Total != ex.clicksHuman+ex.clicksMachine {
 		t.Errorf("clicks = %+v, want human %d machine %d", r.Clicks, ex.clicksHuman, ex.clicksMachine)
