@@ -122,7 +122,7 @@ func checkPassword(pw string) error {
 // audit log with writes.
 func (s *Service) SignIn(ctx context.Context, email, password, ip, userAgent string) (*Session, error) {
 	ac := s.acct()
-	email = strings.ToLower(strings.TrimSpace(email))
+	email = accountKey(email)
 	addrKey, ipKey := "addr:"+email, "ip:"+ipBlock(ip)
 	// Take counts the attempt before it is made: parallel guesses cannot
 	// all slip past a check that none of them has failed yet.
@@ -178,6 +178,17 @@ func (s *Service) SignIn(ctx context.Context, email, password, ip, userAgent str
 		return nil, fmt.Errorf("sign in %s: %w", email, err)
 	}
 	return sess, nil
+}
+
+// accountKey is how an address names an account: the identity form
+// AddUser stored (lower-case, IDN domain in A-labels, full-width forms
+// read as ASCII), or, for what is no address at all, just lower-case, to
+// fail like any unknown account.
+func accountKey(email string) string {
+	if em, err := tidings.ParseEmail(email); err == nil {
+		return em.Key
+	}
+	return strings.ToLower(strings.TrimSpace(email))
 }
 
 // ipBlock is the key of the per-IP limit: an IPv4 address, or the /64 an
@@ -580,7 +591,7 @@ func (s *Service) RemoveUser(ctx context.Context, a tidings.Actor, email string)
 	if err := authorize(a, PermAdmin, 0); err != nil {
 		return err
 	}
-	email = strings.ToLower(strings.TrimSpace(email))
+	email = accountKey(email)
 	err := s.d.WriteTx(ctx, func(tx *sql.Tx) error {
 		if _, err := s.acct().store.DeleteAccount(ctx, tx, email); err != nil {
 			return err

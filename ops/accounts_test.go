@@ -77,6 +77,10 @@ func TestSignInSucceedsWithRightPasswordOnly(t *testing.T) {
 	if err != nil || got.Name != a.Name || got.IP != "192.0.2.9" {
 		t.Fatalf("session actor %+v, %v", got, err)
 	}
+	// The address as typed on a Chinese keyboard is the same account.
+	if _, err := s.SignIn(actx, "ａｎｎ＠ｅｘａｍｐｌｅ．ｏｒｇ", "correct horse", "192.0.2.1", ""); err != nil {
+		t.Fatalf("full-width address: %v", err)
+	}
 	// Session fixation: every sign-in makes a new id.
 	sess2, err := s.SignIn(actx, "ANN@example.org ", "correct horse", "192.0.2.1", "test")
 	if err != nil || sess2.ID == sess.ID {
