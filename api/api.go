@@ -80,6 +80,7 @@ var routes = []route{
 
 	{Method: "GET", Path: "/issues/{id}/audience", handler: getAudience},
 	{Method: "GET", Path: "/issues/{id}/preview", handler: getPreview},
+	{Method: "GET", Path: "/issues/{id}/preview.eml", handler: getPreviewEML},
 	{Method: "POST", Path: "/issues/{id}/test", handler: postTest},
 
 	{Method: "POST", Path: "/issues/{id}/schedule", handler: postSchedule},

@@ -82,6 +82,7 @@ func badCases(t *testing.T) []badCase {
 		{"preview for nobody", "GET", "/issues/{issue}/preview", nil, unprocessable, "email"},
 		{"preview for both", "GET", "/issues/{issue}/preview?email=ann@example.org&topics=energy", nil, unprocessable, "topics"},
 		{"preview unknown reader", "GET", "/issues/{issue}/preview?email=zed@example.org", nil, unprocessable, "email"},
+		{"preview.eml for nobody", "GET", "/issues/{issue}/preview.eml", nil, unprocessable, "email"},
 		{"preview unknown topic", "GET", "/issues/{issue}/preview?topics=nope", nil, unprocessable, "topics"},
 		{"test to nobody", "POST", "/issues/{issue}/test", map[string]any{"to": []string{}}, unprocessable, "to"},
 		{"test to a non-address", "POST", "/issues/{issue}/test", map[string]any{"to": []string{"editor"}}, unprocessable, "to"},

@@ -227,6 +227,10 @@ func TestEditorJourney(t *testing.T) {
 	if ann.Subject != "Alpha 周报 第7期" {
 		t.Errorf("preview subject %q", ann.Subject)
 	}
+	eml := e.call(asEditor, "GET", fmt.Sprintf("/issues/%d/preview.eml?email=cat@example.org", id), nil)
+	if eml.header.Get("Content-Type") != "message/rfc822" || !strings.Contains(string(eml.body), "To: ") || !strings.Contains(string(eml.body), "cat@example.org") {
+		t.Errorf("preview.eml: %q %.200s", eml.header.Get("Content-Type"), eml.body)
+	}
 	var bySet struct{ Articles []int }
 	e.call(asEditor, "GET", fmt.Sprintf("/issues/%d/preview?topics=biomed", id), nil).json(t, &bySet)
 	if !slices.Equal(bySet.Articles, []int{2, 3}) {

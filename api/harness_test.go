@@ -58,6 +58,7 @@ var fixture struct {
 func init() {
 	// The document's file bodies: kin-openapi decodes them as plain text.
 	openapi3filter.RegisterBodyDecoder("text/markdown", openapi3filter.PlainBodyDecoder)
+	openapi3filter.RegisterBodyDecoder("message/rfc822", openapi3filter.PlainBodyDecoder)
 }
 
 func TestMain(m *testing.M) {

@@ -1,6 +1,7 @@
 package api
 
 import (
+	"fmt"
 	"net/http"
 	"strings"
 
@@ -19,22 +20,27 @@ type previewJSON struct {
 	Articles []int    `json:"articles"`
 }
 
-// getPreview renders the issue as ?email=E would get it, or as a reader of
-// ?topics=a,b (all = every topic); exactly one of the two.
-func getPreview(s *server, w http.ResponseWriter, r *http.Request, a tidings.Actor) error {
+// preview renders the issue for ?email= or ?topics= (exactly one).
+func (s *server) preview(r *http.Request, a tidings.Actor) (*ops.Preview, error) {
 	id, err := pathID(r, "id")
 	if err != nil {
-		return err
+		return nil, err
 	}
 	q := r.URL.Query()
 	email, topics := strings.TrimSpace(q.Get("email")), splitList(q.Get("topics"))
 	switch {
 	case email != "" && q.Has("topics"):
-		return invalid("topics", "give email or topics, not both")
+		return nil, invalid("topics", "give email or topics, not both")
 	case email == "" && len(topics) == 0:
-		return invalid("email", "required: a reader's address, or topics=a,b for a topic set")
+		return nil, invalid("email", "required: a reader's address, or topics=a,b for a topic set")
 	}
-	p, err := s.ops.Preview(r.Context(), a, id, ops.PreviewFor{Email: email, Topics: topics})
+	return s.ops.Preview(r.Context(), a, id, ops.PreviewFor{Email: email, Topics: topics})
+}
+
+// getPreview renders the issue as ?email=E would get it, or as a reader of
+// ?topics=a,b (all = every topic); exactly one of the two.
+func getPreview(s *server, w http.ResponseWriter, r *http.Request, a tidings.Actor) error {
+	p, err := s.preview(r, a)
 	if err != nil {
 		return err
 	}
@@ -44,6 +50,21 @@ func getPreview(s *server, w http.ResponseWriter, r *http.Request, a tidings.Act
 		out.Email, out.Status = &e, &st
 	}
 	return writeJSON(w, http.StatusOK, out)
+}
+
+// getPreviewEML answers the same mail as a whole message (message/rfc822),
+// headers included, to open in a mail program.
+func getPreviewEML(s *server, w http.ResponseWriter, r *http.Request, a tidings.Actor) error {
+	p, err := s.preview(r, a)
+	if err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "message/rfc822")
+	w.Header().Set("Content-Disposition", fmt.Sprintf(`attachment; filename="issue-%s.eml"`, r.PathValue("id")))
+	w.Header().Set("Cache-Control", "no-store")
+	w.WriteHeader(http.StatusOK)
+	w.Write(p.EML)
+	return nil
 }
 
 // testRequest is the body of POST /issues/{id}/test.

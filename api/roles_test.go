@@ -73,6 +73,7 @@ func roleCases(t *testing.T) []roleCase {
 		{"PATCH /issues/{id}/articles/{position}", "/issues/{issue}/articles/1", map[string]any{"topics": []string{"biomed"}}, ok, ok, forbidden},
 		{"GET /issues/{id}/audience", "/issues/{issue}/audience", nil, ok, ok, forbidden},
 		{"GET /issues/{id}/preview", "/issues/{issue}/preview?email=ann@example.org", nil, ok, ok, forbidden},
+		{"GET /issues/{id}/preview.eml", "/issues/{issue}/preview.eml?topics=all", nil, ok, ok, forbidden},
 		{"POST /issues/{id}/test", "/issues/{issue}/test", map[string]any{"to": []string{"ed@example.org"}}, ok, ok, forbidden},
 
 		{"POST /issues/{id}/schedule", "/issues/{issue}/schedule", map[string]any{"at": "2026-12-07 08:00"}, created, created, forbidden},
