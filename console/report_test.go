@@ -94,6 +94,9 @@ func TestReportPageShowsFiguresChartAndTables(t *testing.T) {
 				t.Errorf("%s: the page lacks %q", c.lang, w)
 			}
 		}
+		if k := untranslated.FindString(body); k != "" {
+			t.Errorf("%s: an untranslated key shows: %s", c.lang, k)
+		}
 		if n := strings.Count(body, "<rect "); n != report.TimelineHours {
 			t.Errorf("%s: chart has %d bars, want %d", c.lang, n, report.TimelineHours)
 		}
@@ -108,6 +111,10 @@ func TestReportPageShowsFiguresChartAndTables(t *testing.T) {
 	}
 }
 
+// untranslated finds a text key shown as itself (a key missing from the
+// catalogs renders as its name).
+var untranslated = regexp.MustCompile(`>\s*(report|tab)\.[a-z.]+[^<]*<`)
+
 func firstRect(body string) string {
 	i := strings.Index(body, "<rect ")
 	if i < 0 {
@@ -118,9 +125,14 @@ func firstRect(body string) string {
 
 func TestReportPageOfAnUnsentIssue(t *testing.T) {
 	e := newReportEnv(t)
-	res, body := e.get(t, "admin@example.org", "en", "/admin/issues/3/report")
-	if res.StatusCode != 200 || !strings.Contains(body, "has not been sent yet") || strings.Contains(body, "<svg") {
-		t.Errorf("unsent issue: status %d, want 200 with the note and no chart:\n%s", res.StatusCode, body)
+	for _, lang := range []string{"en", "zh"} {
+		res, body := e.get(t, "admin@example.org", lang, "/admin/issues/3/report")
+		if res.StatusCode != 200 || !strings.Contains(body, map[string]string{"en": "has not been sent yet", "zh": "本期尚未发送"}[lang]) || strings.Contains(body, "<svg") {
+			t.Errorf("%s: unsent issue: status %d, want 200 with the note and no chart:\n%s", lang, res.StatusCode, body)
+		}
+		if k := untranslated.FindString(body); k != "" {
+			t.Errorf("%s: unsent issue: an untranslated key shows: %s", lang, k)
+		}
 	}
 }
 
@@ -246,5 +258,22 @@ func TestReportPageInChromium(t *testing.T) {
 		if err := os.WriteFile(filepath.Join(dir, "console-report-"+v.name+".png"), png, 0o644); err != nil {
 			t.Fatal(err)
 		}
+	}
+}
+
+func TestReportPageWhenClicksAreOff(t *testing.T) {
+	e := newReportEnv(t)
+	if _, err := e.svc.UpdateList(context.Background(), ops.CLI(), "keji", func(l *tidings.List) error {
+		l.Clicks = tidings.TrackOff
+		return nil
+	}); err != nil {
+		t.Fatal(err)
+	}
+	res, body := e.get(t, "admin@example.org", "en", "/admin/issues/1/report")
+	if res.StatusCode != 200 || !strings.Contains(body, "This list does not track clicks.") || strings.Contains(body, "Click rate") {
+		t.Errorf("clicks off: status %d; want the note and no click rate:\n%s", res.StatusCode, body)
+	}
+	if !strings.Contains(body, "Tracking: clicks off, opens in aggregate") {
+		t.Errorf("clicks off: the tracking line is missing")
 	}
 }
