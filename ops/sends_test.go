@@ -286,3 +286,43 @@ func TestPauseBeforeTheDaemonStarts(t *testing.T) {
 		t.Errorf("after resume: %v (%v), %d messages", ids, err, sink.Count())
 	}
 }
+
+// TestDaemonResumesAResumedSendAtOnce: a send the daemon was running when
+// paused is retried at once after resume, not after the daemon's backoff
+// for failed sends.
+func TestDaemonResumesAResumedSendAtOnce(t *testing.T) {
+	g := newGate()
+	sink := bulletinSink(t, smtpsink.Options{OnData: g.onData})
+	e := newBulletinEnv(t, nil)
+	id := e.issue.ID
+	sch := e.scheduler(e.engine(t, sink))
+	if _, err := e.s.SendNow(e.ctx, e.editor, id); err != nil {
+		t.Fatal(err)
+	}
+	stepped := make(chan []int64, 1)
+	go func() {
+		ids, _ := sch.Step(e.ctx)
+		stepped <- ids
+	}()
+	<-g.arrived
+	if err := e.s.PauseSend(e.ctx, e.editor, id); err != nil {
+		t.Fatal(err)
+	}
+	close(g.released)
+	if ids := <-stepped; len(ids) != 1 {
+		t.Fatalf("first step sent %v", ids)
+	}
+	if ids, _ := sch.Step(e.ctx); len(ids) != 0 { // the daemon's next poll sees the hold
+		t.Fatalf("paused send taken: %v", ids)
+	}
+	if err := e.s.ResumeSend(e.ctx, e.editor, id); err != nil {
+		t.Fatal(err)
+	}
+	// Same instant: no backoff applies.
+	if ids, err := sch.Step(e.ctx); err != nil || len(ids) != 1 {
+		t.Fatalf("after resume the daemon sent %v (%v)", ids, err)
+	}
+	if st, _ := e.s.Status(e.ctx, e.editor, id, 0); st.State != "done" || sink.Count() != 9 {
+		t.Errorf("state %s, %d messages", st.State, sink.Count())
+	}
+}
