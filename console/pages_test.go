@@ -89,6 +89,11 @@ func TestArticleFormChangesTitleAndTopics(t *testing.T) {
 	if ar := d.Issue.Articles[2]; ar.Title != "滁州：成果转化" || ar.TaggedBy != tidings.TaggedByKeywords {
 		t.Errorf("after a title change: %q tagged by %s (topics must stay keyword-tagged)", ar.Title, ar.TaggedBy)
 	}
+	must(t, b.post(p, url.Values{"orig_title": {"滁州：成果转化"}, "title": {"滁州：\r\n成果转化"}, "orig_topics": {"transfer"}, "topics": {"transfer"}}), 303, "two-line title")
+	if d, _ := e.svc.Issue(bg, ops.CLI(), is.ID); d.Issue.Articles[2].Title != "滁州： 成果转化" {
+		t.Errorf("a title with a line break stored as %q", d.Issue.Articles[2].Title)
+	}
+	must(t, b.post(p, url.Values{"orig_title": {"滁州： 成果转化"}, "title": {"滁州：成果转化"}, "orig_topics": {"transfer"}, "topics": {"transfer"}}), 303, "rename back")
 	a = must(t, b.post(p, url.Values{"orig_title": {"滁州：成果转化"}, "title": {""}, "orig_topics": {"transfer"}}), 422, "empty title")
 	if !strings.Contains(a.body, "The title cannot be empty.") || !strings.Contains(a.body, `id="article-3"`) {
 		t.Error("no message at the article")

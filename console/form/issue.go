@@ -67,7 +67,9 @@ func ParseArticle(r *http.Request) (Article, error) {
 	if err := parse(r); err != nil {
 		return Article{}, err
 	}
-	f := Article{Title: field(r, "title"), OrigTitle: field(r, "orig_title"), Topics: topics(r, "topics")}
+	// A title is one line, whatever the text box let through.
+	oneLine := strings.NewReplacer("\r\n", " ", "\n", " ", "\r", " ")
+	f := Article{Title: oneLine.Replace(field(r, "title")), OrigTitle: field(r, "orig_title"), Topics: topics(r, "topics")}
 	if o := field(r, "orig_topics"); o != "" {
 		f.OrigTopics = strings.Split(o, ",")
 	}

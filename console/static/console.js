@@ -104,6 +104,16 @@
     });
   });
 
+  // A title box is one line: Enter saves instead of breaking it.
+  document.querySelectorAll("textarea.title").forEach(function (ta) {
+    ta.addEventListener("keydown", function (ev) {
+      if (ev.key === "Enter" && !ev.isComposing) {
+        ev.preventDefault();
+        ta.form.requestSubmit();
+      }
+    });
+  });
+
   // Preview width without a reload.
   document.querySelectorAll(".width-toggle a[data-width]").forEach(function (a) {
     a.addEventListener("click", function (ev) {
