@@ -249,6 +249,7 @@ func TestDaemonProcesses(t *testing.T) {
 	t.Run("serve", func(t *testing.T) { testServeProcess(t, bin) })
 	t.Run("standby", func(t *testing.T) { testServeStandbyTakesOver(t, bin) })
 	t.Run("demo", func(t *testing.T) { testDemoOnce(t, bin) })
+	t.Run("demo console", func(t *testing.T) { testDemoConsole(t, bin) })
 	t.Run("second signal", func(t *testing.T) { testServeSecondSignal(t, bin) })
 }
 

@@ -1,4 +1,4 @@
-package main
+package demo
 
 import (
 	"io"
@@ -68,4 +68,14 @@ func TestOutboxPages(t *testing.T) {
 			t.Fatalf("the message page changed between reloads")
 		}
 	}
+}
+
+func httpGet(url string) (int, string, error) {
+	resp, err := http.Get(url)
+	if err != nil {
+		return 0, "", err
+	}
+	defer resp.Body.Close()
+	b, err := io.ReadAll(resp.Body)
+	return resp.StatusCode, string(b), err
 }

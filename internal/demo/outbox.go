@@ -1,4 +1,4 @@
-package main
+package demo
 
 import (
 	"bytes"
@@ -12,6 +12,12 @@ import (
 
 	"github.com/tidings/tidings/smtpsink"
 )
+
+// Outbox is the routes of the outbox pages over a capturing SMTP server's
+// messages.
+func Outbox(messages func() []smtpsink.Message) func(mux *http.ServeMux) {
+	return outboxPages{messages: messages}.routes
+}
 
 // outboxPages shows the messages a capturing SMTP server received, for
 // `tidings demo`: GET /outbox lists them, /outbox/{n} shows one with its

@@ -1,4 +1,4 @@
-package main
+package demo
 
 import (
 	"bytes"
@@ -7,10 +7,10 @@ import (
 	"testing"
 )
 
-// TestDemoLevelWriter: the demo's log filter drops the daemon's routine
+// TestLevelWriter: the demo's log filter drops the daemon's routine
 // lines (the engine's "sending"/"send finished") and passes warnings and
 // errors, and everything at --verbose.
-func TestDemoLevelWriter(t *testing.T) {
+func TestLevelWriter(t *testing.T) {
 	for _, tc := range []struct {
 		min  slog.Level
 		want []string
@@ -20,7 +20,7 @@ func TestDemoLevelWriter(t *testing.T) {
 		{slog.LevelInfo, []string{"sending", "send finished", "relay taken out", "send failed"}, []string{"detail"}},
 	} {
 		var out bytes.Buffer
-		log := slog.New(slog.NewTextHandler(&levelWriter{w: &out, min: tc.min}, &slog.HandlerOptions{Level: slog.LevelDebug}))
+		log := slog.New(slog.NewTextHandler(&LevelWriter{W: &out, Min: tc.min}, &slog.HandlerOptions{Level: slog.LevelDebug}))
 		log.Debug("detail")
 		log.Info("sending", "issue", 1, "note", "level=ERROR inside a value")
 		log.Info("send finished", "issue", 1)
