@@ -256,3 +256,21 @@ func (s *Store) TouchLogin(ctx context.Context, tx *sql.Tx, userID int64) error 
 	}
 	return nil
 }
+
+// SetAccess replaces an account's role and lists.
+func (s *Store) SetAccess(ctx context.Context, tx *sql.Tx, userID int64, role string, allLists bool, listIDs []int64) error {
+	if _, err := tx.ExecContext(ctx, `UPDATE users SET role = ?, all_lists = ? WHERE id = ?`, role, allLists, userID); err != nil {
+		return fmt.Errorf("set access: %w", err)
+	}
+	if _, err := tx.ExecContext(ctx, `DELETE FROM user_lists WHERE user_id = ?`, userID); err != nil {
+		return fmt.Errorf("set access: %w", err)
+	}
+	if !allLists {
+		for _, l := range listIDs {
+			if _, err := tx.ExecContext(ctx, `INSERT OR IGNORE INTO user_lists (user_id, list_id) VALUES (?, ?)`, userID, l); err != nil {
+				return fmt.Errorf("set access list %d: %w", l, err)
+			}
+		}
+	}
+	return nil
+}

@@ -795,3 +795,77 @@ func (s *Service) Audit(ctx context.Context, a tidings.Actor, listSlug, cursor s
 	}
 	return out, next, nil
 }
+
+// SetUserAccess changes an account's role and lists (admin); empty lists
+// = every list. It takes effect at the account's next request: sessions
+// read the account afresh each time.
+func (s *Service) SetUserAccess(ctx context.Context, a tidings.Actor, email string, role tidings.Role, lists []string) (*User, error) {
+	if err := authorize(a, PermAdmin, 0); err != nil {
+		return nil, err
+	}
+	if err := checkRole(role); err != nil {
+		return nil, err
+	}
+	role, _ = tidings.ParseRole(string(role))
+	all, ids, err := s.resolveLists(ctx, lists)
+	if err != nil {
+		return nil, err
+	}
+	st := s.acct().store
+	key := accountKey(email)
+	var acc *auth.Account
+	err = s.d.WriteTx(ctx, func(tx *sql.Tx) error {
+		var err error
+		if acc, err = st.AccountByEmail(ctx, tx, key); err != nil {
+			return err
+		}
+		if err := st.SetAccess(ctx, tx, acc.ID, string(role), all, ids); err != nil {
+			return err
+		}
+		acc.Role, acc.AllLists, acc.ListIDs = string(role), all, ids
+		return s.record(ctx, tx, a, auditEntry{Action: "user.set", ObjectKind: "user", ObjectID: acc.Email,
+			Detail: map[string]any{"role": role, "lists": listsDetail(all, lists)}})
+	})
+	if errors.Is(err, auth.ErrNoAccount) {
+		return nil, fmt.Errorf("no user %s: %w", key, ErrNotFound)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("set user %s: %w", key, err)
+	}
+	slugs, err := s.listSlugs(ctx)
+	if err != nil {
+		return nil, err
+	}
+	u := userOf(acc, slugs)
+	return &u, nil
+}
+
+// NewSignInLink gives an existing account a fresh one-time sign-in link
+// (admin), for a person who lost their password or their first link.
+// Earlier links stop working; the current password keeps working until
+// the link is used.
+func (s *Service) NewSignInLink(ctx context.Context, a tidings.Actor, email string) (string, error) {
+	if err := authorize(a, PermAdmin, 0); err != nil {
+		return "", err
+	}
+	st := s.acct().store
+	key := accountKey(email)
+	var value string
+	err := s.d.WriteTx(ctx, func(tx *sql.Tx) error {
+		acc, err := st.AccountByEmail(ctx, tx, key)
+		if err != nil {
+			return err
+		}
+		if value, err = st.NewLink(ctx, tx, acc.ID); err != nil {
+			return err
+		}
+		return s.record(ctx, tx, a, auditEntry{Action: "user.link", ObjectKind: "user", ObjectID: acc.Email})
+	})
+	if errors.Is(err, auth.ErrNoAccount) {
+		return "", fmt.Errorf("no user %s: %w", key, ErrNotFound)
+	}
+	if err != nil {
+		return "", fmt.Errorf("sign-in link for %s: %w", key, err)
+	}
+	return s.signInURL(value), nil
+}

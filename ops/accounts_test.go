@@ -746,3 +746,75 @@ func TestAuditRecordsAccountChangesNewestFirstByKeyset(t *testing.T) {
 		}
 	}
 }
+
+func TestSetUserAccessTakesEffectAtTheNextRequest(t *testing.T) {
+	s, _, lists := newAcctService(t)
+	acctAddUser(t, s, "ann@example.org", tidings.RoleEditor, "password 1", "alpha")
+	sess, _ := s.SignIn(actx, "ann@example.org", "password 1", "", "")
+	u, err := s.SetUserAccess(actx, CLI(), "Ann@example.org", tidings.RoleAdmin, []string{"beta"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if u.Role != tidings.RoleAdmin || u.AllLists || strings.Join(u.Lists, ",") != "beta" {
+		t.Fatalf("user %+v", u)
+	}
+	a, err := s.SessionActor(actx, sess.ID, "")
+	if err != nil || a.Role != tidings.RoleAdmin || a.MayList(lists["alpha"]) || !a.MayList(lists["beta"]) {
+		t.Fatalf("actor after the change: %+v %v", a, err)
+	}
+	if u, err = s.SetUserAccess(actx, CLI(), "ann@example.org", tidings.RoleEditor, nil); err != nil || !u.AllLists {
+		t.Fatalf("every list: %+v %v", u, err)
+	}
+	for _, tc := range []struct {
+		a     tidings.Actor
+		email string
+		role  tidings.Role
+		lists []string
+		want  error
+	}{
+		{CLI(), "nobody@example.org", "editor", nil, ErrNotFound},
+		{CLI(), "ann@example.org", "chief", nil, ErrInvalid},
+		{CLI(), "ann@example.org", "editor", []string{"gamma"}, ErrInvalid},
+		{a, "ann@example.org", "admin", nil, ErrForbidden}, // an admin of beta only
+	} {
+		if _, err := s.SetUserAccess(actx, tc.a, tc.email, tc.role, tc.lists); !errors.Is(err, tc.want) {
+			t.Errorf("%s %s %v by %s: %v, want %v", tc.email, tc.role, tc.lists, tc.a, err, tc.want)
+		}
+	}
+	users, _ := s.Users(actx, CLI())
+	if len(users) != 1 || users[0].Role != tidings.RoleEditor || !users[0].AllLists {
+		t.Fatalf("refused changes changed %+v", users)
+	}
+}
+
+func TestNewSignInLinkReplacesTheOldOne(t *testing.T) {
+	s, _, _ := newAcctService(t)
+	_, first, err := s.AddUser(actx, CLI(), NewUser{Email: "ann@example.org", Role: tidings.RoleEditor})
+	if err != nil {
+		t.Fatal(err)
+	}
+	second, err := s.NewSignInLink(actx, CLI(), "ann@example.org")
+	if err != nil || second == first || !strings.HasPrefix(second, "https://admin.example.org/admin/link/") {
+		t.Fatalf("new link %q (first %q): %v", second, first, err)
+	}
+	if _, err := s.SignInLink(actx, first); !errors.Is(err, ErrNotFound) {
+		t.Fatalf("the first link still works: %v", err)
+	}
+	if _, err := s.UseSignInLink(actx, second, "password 1", "", ""); err != nil {
+		t.Fatal(err)
+	}
+	third, _ := s.NewSignInLink(actx, CLI(), "ann@example.org")
+	if _, err := s.SignIn(actx, "ann@example.org", "password 1", "", ""); err != nil {
+		t.Fatalf("a new link ended the current password: %v", err)
+	}
+	if _, err := s.SignInLink(actx, third); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.NewSignInLink(actx, CLI(), "nobody@example.org"); !errors.Is(err, ErrNotFound) {
+		t.Fatalf("unknown user: %v", err)
+	}
+	editor := tidings.Actor{Kind: tidings.ActorUser, Name: "ed@example.org", Role: tidings.RoleEditor, AllLists: true}
+	if _, err := s.NewSignInLink(actx, editor, "ann@example.org"); !errors.Is(err, ErrForbidden) {
+		t.Fatalf("an editor made a link: %v", err)
+	}
+}

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"slices"
 	"strings"
 	"time"
 
@@ -101,10 +102,10 @@ func newUserCmd(a *App) *cobra.Command {
 	c := &cobra.Command{
 		Use:   "user",
 		Short: "Manage console accounts (admins and editors)",
-		Args:  subcommandArgs("add, ls, rm"),
+		Args:  subcommandArgs("add, ls, set, link, rm"),
 		RunE:  func(*cobra.Command, []string) error { return nil },
 	}
-	c.AddCommand(newUserAddCmd(a), newUserLsCmd(a), newUserRmCmd(a))
+	c.AddCommand(newUserAddCmd(a), newUserLsCmd(a), newUserSetCmd(a), newUserLinkCmd(a), newUserRmCmd(a))
 	return c
 }
 
@@ -224,6 +225,82 @@ func newUserRmCmd(a *App) *cobra.Command {
 				return accountErr(cmd, err)
 			}
 			fmt.Fprintf(a.Stdout, "removed %s\n", strings.ToLower(strings.TrimSpace(args[0])))
+			return nil
+		},
+	}
+}
+
+func newUserSetCmd(a *App) *cobra.Command {
+	var f roleAndListsFlags
+	c := &cobra.Command{
+		Use:   "set EMAIL [--role admin|editor] [--lists a,b|all]",
+		Short: "Change an account's role or lists (effective at its next request)",
+		Args:  exactArgs(1, "EMAIL"),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			roleSet, listsSet := cmd.Flags().Changed("role"), cmd.Flags().Changed("lists")
+			if !roleSet && !listsSet {
+				return usagef("%s: nothing to change: give --role, --lists or both", cmdName(cmd))
+			}
+			s, err := a.ops(cmd.Context())
+			if err != nil {
+				return err
+			}
+			users, err := s.Users(cmd.Context(), ops.CLI())
+			if err != nil {
+				return accountErr(cmd, err)
+			}
+			want := strings.ToLower(strings.TrimSpace(args[0]))
+			i := slices.IndexFunc(users, func(u ops.User) bool { return u.Email == want })
+			if i < 0 {
+				return fmt.Errorf("%s: no user %s: %w", cmdName(cmd), want, ops.ErrNotFound)
+			}
+			cur := users[i]
+			if !roleSet {
+				f.role = string(cur.Role)
+			}
+			if !listsSet {
+				f.lists = "all"
+				if !cur.AllLists {
+					f.lists = strings.Join(cur.Lists, ",")
+				}
+			}
+			role, lists, err := f.parse(cmd)
+			if err != nil {
+				return err
+			}
+			if !listsSet && !cur.AllLists && len(lists) == 0 {
+				return usagef("%s: %s is limited to no list; give --lists", cmdName(cmd), want)
+			}
+			u, err := s.SetUserAccess(cmd.Context(), ops.CLI(), want, role, lists)
+			if err != nil {
+				return accountErr(cmd, err)
+			}
+			fmt.Fprintf(a.Stdout, "%s: %s of %s\n", u.Email, u.Role, listsText(u.AllLists, u.Lists))
+			return nil
+		},
+	}
+	f.bind(c, "account")
+	return c
+}
+
+func newUserLinkCmd(a *App) *cobra.Command {
+	return &cobra.Command{
+		Use:   "link EMAIL",
+		Short: "Print a new one-time sign-in link (24 h) for an account, e.g. after a lost password",
+		Long: `user link makes a new one-time sign-in link, valid 24 hours, where the
+person sets a new password. Earlier links stop working; the current
+password keeps working until the link is used.`,
+		Args: exactArgs(1, "EMAIL"),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			s, err := a.ops(cmd.Context())
+			if err != nil {
+				return err
+			}
+			link, err := s.NewSignInLink(cmd.Context(), ops.CLI(), args[0])
+			if err != nil {
+				return accountErr(cmd, err)
+			}
+			fmt.Fprintln(a.Stdout, link)
 			return nil
 		},
 	}

@@ -106,3 +106,27 @@ func TestUserAddLinkUsesAdminURL(t *testing.T) {
 		t.Fatal("a sign-in link's value is in the database file")
 	}
 }
+
+func TestUserSetAndLink(t *testing.T) {
+	env := accountsEnv(t)
+	mustRunCLI(t, env, "user", "add", "ed@example.org", "--role", "editor", "--lists", "alpha")
+	runSteps(t, env, []cliStep{
+		{args: []string{"user", "set", "ed@example.org", "--lists", "beta"}, out: []string{"ed@example.org: editor of beta"}},
+		{args: []string{"user", "set", "ED@example.org", "--role", "admin"}, out: []string{"ed@example.org: admin of beta"}},
+		{args: []string{"user", "set", "ed@example.org", "--lists", "all"}, out: []string{"ed@example.org: admin of all"}},
+		{args: []string{"user", "set", "ed@example.org"}, code: 2, errs: []string{"nothing to change"}},
+		{args: []string{"user", "set", "ed@example.org", "--role", "root"}, code: 2, errs: []string{`--role "root"`}},
+		{args: []string{"user", "set", "ed@example.org", "--lists", "gamma"}, code: 2, errs: []string{`no list "gamma"`}},
+		{args: []string{"user", "set", "nobody@example.org", "--role", "admin"}, code: 1, errs: []string{"no user nobody@example.org"}},
+		{args: []string{"user", "link", "ed@example.org"}, out: []string{"/admin/link/"}},
+		{args: []string{"user", "link", "nobody@example.org"}, code: 1, errs: []string{"no user nobody@example.org"}},
+	})
+	out := mustRunCLI(t, env, "user", "ls", "--json")
+	if !strings.Contains(out, `"role": "admin"`) || !strings.Contains(out, `"all"`) {
+		t.Fatalf("after user set:\n%s", out)
+	}
+	audit := mustRunCLI(t, env, "audit", "ls")
+	if strings.Count(audit, "user.set") != 3 || !strings.Contains(audit, "user.link") {
+		t.Fatalf("audit:\n%s", audit)
+	}
+}
