@@ -44,7 +44,7 @@ func TestListingsHaveContractKeys(t *testing.T) {
 	if _, ok := lists[0]["dkim_key"].(bool); !ok {
 		t.Errorf("dkim_key should only say whether there is a key: %v", lists[0]["dkim_key"])
 	}
-	for who, want := range map[string]string{asEditor: "alpha", asOther: "beta"} {
+	for who, want := range map[string]string{asEditor: "alpha", asOther: "beta", asListAdmin: "alpha"} {
 		var ls []map[string]any
 		e.call(who, "GET", "/lists", nil).json(t, &ls)
 		if len(ls) != 1 || ls[0]["slug"] != want {

@@ -31,14 +31,15 @@ import (
 
 // The actors every route is tried as.
 const (
-	asAdmin  = "admin"  // admin of every list
-	asEditor = "editor" // editor of alpha
-	asOther  = "other"  // editor of beta only
-	asNone   = "none"   // no Authorization header
-	asBad    = "bad"    // a bearer token nobody issued
+	asAdmin     = "admin"      // admin of every list
+	asEditor    = "editor"     // editor of alpha
+	asOther     = "other"      // editor of beta only
+	asListAdmin = "list-admin" // admin of alpha only
+	asNone      = "none"       // no Authorization header
+	asBad       = "bad"        // a bearer token nobody issued
 )
 
-var roles = []string{asAdmin, asEditor, asOther, asNone, asBad}
+var roles = []string{asAdmin, asListAdmin, asEditor, asOther, asNone, asBad}
 
 // testNow is the clock of every test: schedules and tokens depend on it.
 var testNow = time.Date(2026, 12, 6, 9, 0, 0, 0, time.UTC)
@@ -159,6 +160,7 @@ func buildFixture() error {
 		{asAdmin, "admin", tidings.RoleAdmin, nil},
 		{asEditor, "alpha-editor", tidings.RoleEditor, []string{"alpha"}},
 		{asOther, "beta-editor", tidings.RoleEditor, []string{"beta"}},
+		{asListAdmin, "alpha-admin", tidings.RoleAdmin, []string{"alpha"}},
 		{"", "spare", tidings.RoleEditor, []string{"alpha"}},
 	} {
 		_, secret, err := svc.AddToken(ctx, cli, t.name, t.role, t.lists)
