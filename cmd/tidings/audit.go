@@ -36,12 +36,14 @@ type auditJSON struct {
 
 func newAuditLsCmd(a *App) *cobra.Command {
 	var asJSON bool
-	var list string
+	var list, cursor string
 	var limit int
 	c := &cobra.Command{
-		Use:   "ls [--list L] [--limit N] [--json]",
+		Use:   "ls [--list L] [--limit N] [--cursor C] [--json]",
 		Short: "Show the newest changes first",
-		Args:  exactArgs(0, "no arguments"),
+		Long: `audit ls shows recorded changes, newest first, --limit at a time; when
+there are more, it says on stderr which --cursor shows the next page.`,
+		Args: exactArgs(0, "no arguments"),
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			if limit < 1 || limit > ops.MaxAuditLimit {
 				return usagef("%s: --limit %d: want 1 to %d", cmdName(cmd), limit, ops.MaxAuditLimit)
@@ -50,9 +52,12 @@ func newAuditLsCmd(a *App) *cobra.Command {
 			if err != nil {
 				return err
 			}
-			entries, _, err := s.Audit(cmd.Context(), ops.CLI(), list, "", limit)
+			entries, next, err := s.Audit(cmd.Context(), ops.CLI(), list, cursor, limit)
 			if err != nil {
 				return accountErr(cmd, err)
+			}
+			if next != "" {
+				defer fmt.Fprintf(a.Stderr, "more: tidings audit ls --cursor %s\n", next)
 			}
 			if asJSON {
 				out := make([]auditJSON, 0, len(entries))
@@ -82,6 +87,7 @@ func newAuditLsCmd(a *App) *cobra.Command {
 	}
 	c.Flags().StringVar(&list, "list", "", "only the changes on this list (slug)")
 	c.Flags().IntVar(&limit, "limit", ops.DefaultAuditLimit, "at most this many entries")
+	c.Flags().StringVar(&cursor, "cursor", "", "continue after this cursor (printed by the previous page)")
 	jsonFlag(c, &asJSON)
 	return c
 }

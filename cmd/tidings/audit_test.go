@@ -32,15 +32,34 @@ func TestAuditLs(t *testing.T) {
 			t.Errorf("audit ls --json lacks key %q: %v", k, keys[0])
 		}
 	}
-	out = mustRunCLI(t, env, "audit", "ls", "--json", "--limit", "1")
-	if rows, _ := accountJSONRows(t, out); len(rows) != 1 || rows[0]["action"] != "token.rm" {
-		t.Fatalf("--limit 1:\n%s", out)
+	// Page by page, one at a time, the cursor from stderr.
+	var paged []string
+	for cursor := ""; ; {
+		args := []string{"audit", "ls", "--json", "--limit", "1"}
+		if cursor != "" {
+			args = append(args, "--cursor", cursor)
+		}
+		out, errs, code := runCLI(t, env, "", args...)
+		rows, _ := accountJSONRows(t, out)
+		if code != 0 || len(rows) != 1 {
+			t.Fatalf("%v: exit %d, %d rows\n%s%s", args, code, len(rows), out, errs)
+		}
+		paged = append(paged, rows[0]["action"].(string))
+		_, next, more := strings.Cut(strings.TrimSpace(errs), "more: tidings audit ls --cursor ")
+		if !more {
+			break
+		}
+		cursor = next
+	}
+	if len(paged) != len(rows) || paged[0] != "token.rm" {
+		t.Fatalf("paged %v, all at once %d entries", paged, len(rows))
 	}
 	runSteps(t, env, []cliStep{
 		{args: []string{"audit", "ls"}, out: []string{"ACTION", "token.rm", "token ci", "user.add", "user ed@example.org"}},
 		{args: []string{"audit", "ls", "--list", "nope"}, code: 2, errs: []string{`list: no list "nope"`}},
 		{args: []string{"audit", "ls", "--limit", "0"}, code: 2, errs: []string{"--limit 0: want 1 to"}},
 		{args: []string{"audit", "ls", "--limit", "x"}, code: 2},
+		{args: []string{"audit", "ls", "--cursor", "x"}, code: 2, errs: []string{`cursor: "x"`}},
 	})
 	out = mustRunCLI(t, env, "audit", "ls", "--list", "beta", "--json")
 	rows, _ = accountJSONRows(t, out)
