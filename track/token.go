@@ -78,18 +78,23 @@ func NewSigner(secret []byte) *Signer {
 	m := hmac.New(sha256.New, secret)
 	m.Write([]byte("tidings/track/v1"))
 	s := &Signer{key: m.Sum(nil)}
-	s.pool.New = func() any { return hmac.New(sha256.New, s.key) }
+	s.pool.New = func() any { return &macState{h: hmac.New(sha256.New, s.key)} }
 	return s
 }
 
-func (s *Signer) mac(payload []byte, dst []byte) []byte {
-	h := s.pool.Get().(hash.Hash)
-	h.Reset()
-	h.Write(payload)
-	var sum [sha256.Size]byte
-	dst = append(dst, h.Sum(sum[:0])[:macLen]...)
-	s.pool.Put(h)
-	return dst
+// macState is a keyed HMAC with scratch space, pooled so that signing a
+// token (several per message sent) allocates nothing.
+type macState struct {
+	h   hash.Hash
+	buf [128]byte
+	sum [sha256.Size]byte
+}
+
+// mac appends the truncated MAC of payload to dst.
+func (st *macState) mac(payload []byte, dst []byte) []byte {
+	st.h.Reset()
+	st.h.Write(payload)
+	return append(dst, st.h.Sum(st.sum[:0])[:macLen]...)
 }
 
 // payload is the compact binary form of r: kind (with the test flag),
@@ -114,18 +119,17 @@ func appendPayload(b []byte, r *Ref) []byte {
 // Sign is r's token: base64url (no padding) of payload and MAC, about 35
 // characters, so `{base}/c/{token}` stays well under 120.
 func (s *Signer) Sign(r Ref) string {
-	var buf [64]byte
-	b := appendPayload(buf[:0], &r)
-	b = s.mac(b, b)
-	return base64.RawURLEncoding.EncodeToString(b)
+	return string(s.AppendSign(nil, &r))
 }
 
 // AppendSign appends r's token to dst (no allocation besides growth).
 func (s *Signer) AppendSign(dst []byte, r *Ref) []byte {
-	var buf [64]byte
-	b := appendPayload(buf[:0], r)
-	b = s.mac(b, b)
-	return base64.RawURLEncoding.AppendEncode(dst, b)
+	st := s.pool.Get().(*macState)
+	b := appendPayload(st.buf[:0], r)
+	b = st.mac(b, b)
+	dst = base64.RawURLEncoding.AppendEncode(dst, b)
+	s.pool.Put(st)
+	return dst
 }
 
 // Verify checks tok and that it is of kind want; it compares MACs in
@@ -143,14 +147,14 @@ func (s *Signer) verify(tok string) (Ref, error) {
 	if len(tok) < 16 || len(tok) > maxToken {
 		return Ref{}, ErrBadToken
 	}
-	var raw [72]byte
-	b, err := base64.RawURLEncoding.AppendDecode(raw[:0], []byte(tok))
+	st := s.pool.Get().(*macState)
+	defer s.pool.Put(st)
+	b, err := base64.RawURLEncoding.AppendDecode(st.buf[:0], []byte(tok))
 	if err != nil || len(b) < macLen+1+3+8+2 {
 		return Ref{}, ErrBadToken
 	}
 	payload, got := b[:len(b)-macLen], b[len(b)-macLen:]
-	var mb [macLen]byte
-	if !hmac.Equal(s.mac(payload, mb[:0]), got) {
+	if !hmac.Equal(st.mac(payload, st.buf[len(b):len(b)]), got) {
 		return Ref{}, ErrBadToken
 	}
 	r := Ref{Kind: Kind(payload[0] &^ flagTest), Test: payload[0]&flagTest != 0}
