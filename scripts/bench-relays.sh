@@ -4,19 +4,19 @@
 #   scripts/bench-relays.sh [SUBSCRIBERS] [CONCURRENCY] [OUT_AT] [BACK_AT]
 #
 # Builds tidings, makes a database with the sample issue and SUBSCRIBERS
-# (default 30000) readers, starts three discard SMTP servers, each in its
+# (default 40000) readers, starts three discard SMTP servers, each in its
 # own process and printing its count every 2 s, and runs `tidings send 1`
 # over the three with CONCURRENCY connections (default 6). At OUT_AT
-# seconds (default 8) relay B is killed; at BACK_AT (default 18) it starts
+# seconds (default 5) relay B is killed; at BACK_AT (default 12) it starts
 # again on the same address. Prints the sinks' timelines, the delivery
 # log's messages per relay and the send's outcome. The cooldown of a relay
 # that failed is 5 s here (TIDINGS_SEND_COOLDOWN) and temporary failures
 # are retried after 2 s (TIDINGS_SEND_BACKOFF), so the run stays short.
 set -eu
-N=${1:-30000}
+N=${1:-40000}
 C=${2:-6}
-OUT=${3:-8}
-BACK=${4:-18}
+OUT=${3:-5}
+BACK=${4:-12}
 cd "$(dirname "$0")/.."
 dir=$(mktemp -d)
 pids=
@@ -49,9 +49,13 @@ A=$(cat "$dir/addrA") B=$(cat "$dir/addrB") C_=$(cat "$dir/addrC")
 
 echo "sending to $N readers over 3 relays ($A $B $C_), $C connections; B out at ${OUT}s, back at ${BACK}s" >&2
 start=$(date +%s)
-TIDINGS_SEND_COOLDOWN=5s TIDINGS_SEND_BACKOFF=2s TIDINGS_SEND_POLL=200ms \
-	"$t" send 1 --concurrency "$C" --smtp-url "smtp://$A" --smtp-url "smtp://$B" --smtp-url "smtp://$C_" \
-	>"$dir/send.out" 2>"$dir/send.log" &
+(
+	TIDINGS_SEND_COOLDOWN=5s TIDINGS_SEND_BACKOFF=2s TIDINGS_SEND_POLL=200ms \
+		"$t" send 1 --concurrency "$C" --smtp-url "smtp://$A" --smtp-url "smtp://$B" --smtp-url "smtp://$C_" \
+		>"$dir/send.out" 2>"$dir/send.log"
+	echo $? >"$dir/send.rc"
+	date +%s >"$dir/send.end"
+) &
 sendpid=$!
 sleep "$OUT"
 kill "$pidB"
@@ -62,8 +66,9 @@ sleep $((BACK - OUT))
 pidB2=$!
 pids="$pids $pidB2"
 echo "relay B back at $(( $(date +%s) - start ))s" >&2
-wait "$sendpid" || { cat "$dir/send.log" >&2; exit 1; }
-echo "send finished at $(( $(date +%s) - start ))s: $(cat "$dir/send.out")" >&2
+wait "$sendpid"
+[ "$(cat "$dir/send.rc")" = 0 ] || { cat "$dir/send.log" >&2; exit 1; }
+echo "send finished at $(( $(cat "$dir/send.end") - start ))s: $(cat "$dir/send.out")" >&2
 for p in $pidA $pidC $pidB2; do kill "$p"; done
 wait 2>/dev/null || true
 
