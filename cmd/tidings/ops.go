@@ -5,6 +5,7 @@ import (
 	"fmt"
 
 	"github.com/tidings/tidings"
+	"github.com/tidings/tidings/mailer"
 	"github.com/tidings/tidings/ops"
 )
 
@@ -27,12 +28,27 @@ func (a *App) ops(ctx context.Context) (*ops.Service, error) {
 	deps := ops.Deps{DB: d, Links: tidings.Links{Base: a.cfg.BaseURL}, Now: a.Now, Logger: log}
 	deps.ConsoleURL = a.consoleURL() // sign-in links: {admin-url}/admin/link/{value}
 	if len(a.cfg.SMTPURLs) > 0 {
-		e, err := a.newEngine(ctx)
-		if err != nil {
-			return nil, fmt.Errorf("delivery engine: %w", err)
-		}
-		deps.Mail = e
+		deps.Mail = &lazyTestMailer{a: a}
 	}
 	a.opsSvc = ops.New(deps)
 	return a.opsSvc, nil
+}
+
+// lazyTestMailer builds the delivery engine on the first test copy, so a
+// command that sends none (status, schedule ls) never fails on a relay or
+// DKIM setting it does not use.
+type lazyTestMailer struct {
+	a *App
+	e *mailer.Engine
+}
+
+func (m *lazyTestMailer) SendTest(ctx context.Context, issueID int64, addr string, rc *tidings.Recipient) (string, error) {
+	if m.e == nil {
+		e, err := m.a.newEngine(ctx)
+		if err != nil {
+			return "", fmt.Errorf("delivery engine: %w", err)
+		}
+		m.e = e
+	}
+	return m.e.SendTest(ctx, issueID, addr, rc)
 }
