@@ -183,6 +183,7 @@ type env struct {
 	ops    *ops.Service
 	db     *db.DB
 	sink   *smtpsink.Server
+	engine *mailer.Engine // the delivery engine, to play the daemon
 	router routers.Router
 	logs   *bytes.Buffer
 }
@@ -196,6 +197,12 @@ var docOnce = sync.OnceValues(func() (*openapi3.T, error) {
 })
 
 func newEnv(t testing.TB) *env {
+	t.Helper()
+	return newEnvWith(t, smtpsink.Options{})
+}
+
+// newEnvWith is newEnv with an SMTP server that behaves as opts say.
+func newEnvWith(t testing.TB, opts smtpsink.Options) *env {
 	t.Helper()
 	fixture.once.Do(func() { fixture.err = buildFixture() })
 	if fixture.err != nil {
@@ -222,7 +229,7 @@ func newEnv(t testing.TB) *env {
 	if err != nil {
 		t.Fatal(err)
 	}
-	sink, err := smtpsink.Start(smtpsink.Options{})
+	sink, err := smtpsink.Start(opts)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -250,7 +257,7 @@ func newEnv(t testing.TB) *env {
 	if err != nil {
 		t.Fatal(err)
 	}
-	return &env{t: t, srv: srv, ops: svc, db: d, sink: sink, router: router, logs: logs}
+	return &env{t: t, srv: srv, ops: svc, db: d, sink: sink, engine: eng, router: router, logs: logs}
 }
 
 // raw is a request body that is not JSON (Markdown, CSV, broken JSON).
