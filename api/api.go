@@ -25,9 +25,11 @@ const Prefix = "/api/v1"
 
 // Config is what the API needs from the process that serves it.
 type Config struct {
-	Ops    *ops.Service
-	Logger *slog.Logger
-	Now    func() time.Time
+	Ops    *ops.Service // required: every route but the document calls it
+	Logger *slog.Logger // nil: discard; 500s are logged here, once each
+	// Now is the clock of whatever the API itself decides by time; the
+	// operations keep their own (ops.Deps.Now). nil: time.Now.
+	Now func() time.Time
 }
 
 // server is the API's state: the operations it calls and how it logs.
