@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"fmt"
+	"sync"
 
 	"github.com/tidings/tidings"
 	"github.com/tidings/tidings/mailer"
@@ -37,18 +38,24 @@ func (a *App) ops(ctx context.Context) (*ops.Service, error) {
 // lazyTestMailer builds the delivery engine on the first test copy, so a
 // command that sends none (status, schedule ls) never fails on a relay or
 // DKIM setting it does not use.
+// The console and the API may ask for test copies concurrently.
 type lazyTestMailer struct {
-	a *App
-	e *mailer.Engine
+	a  *App
+	mu sync.Mutex
+	e  *mailer.Engine
 }
 
 func (m *lazyTestMailer) SendTest(ctx context.Context, issueID int64, addr string, rc *tidings.Recipient) (string, error) {
+	m.mu.Lock()
 	if m.e == nil {
 		e, err := m.a.newEngine(ctx)
 		if err != nil {
+			m.mu.Unlock()
 			return "", fmt.Errorf("delivery engine: %w", err)
 		}
 		m.e = e
 	}
-	return m.e.SendTest(ctx, issueID, addr, rc)
+	e := m.e
+	m.mu.Unlock()
+	return e.SendTest(ctx, issueID, addr, rc)
 }
