@@ -32,7 +32,7 @@ const samplePath = "/work/shared/samples/keji-qingbao-2024-07.md"
 
 // sample reads the bulletin: from the shared samples when present, else
 // the copy in testdata.
-func sample(t *testing.T) []byte {
+func sample(t testing.TB) []byte {
 	t.Helper()
 	for _, p := range []string{"testdata/keji-qingbao-2024-07.md", samplePath} {
 		if b, err := os.ReadFile(p); err == nil {
@@ -56,7 +56,7 @@ const (
 // mail, a real Mailpit, the real delivery engine and the real scheduler
 // as serve runs them.
 type env struct {
-	t      *testing.T
+	t      testing.TB
 	d      *db.DB
 	svc    *ops.Service
 	ts     *httptest.Server
@@ -70,7 +70,7 @@ type envOpts struct {
 	mail bool // Mailpit, engine and scheduler
 }
 
-func newEnv(t *testing.T, o envOpts) *env {
+func newEnv(t testing.TB, o envOpts) *env {
 	t.Helper()
 	e := &env{t: t, d: dbtest.MustOpenDB(t), issues: map[string]int64{}}
 	var h http.Handler
