@@ -5,6 +5,8 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"os/exec"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -195,5 +197,43 @@ func TestForwardedForOnlyWhenTrusted(t *testing.T) {
 		if seen != c.want {
 			t.Errorf("trust=%v X-Forwarded-For %q: client %q, want %q", c.trust, c.xff, seen, c.want)
 		}
+	}
+}
+
+// TestAdminListenerProcess: a real `tidings serve`, the admin address
+// from the environment, both listeners up and both shut down on SIGTERM
+// with exit 0.
+func TestAdminListenerProcess(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds the binary")
+	}
+	bin := buildTidings(t)
+	env := testEnv(t)
+	reader, admin := freeAddr(t), freeAddr(t)
+	c := &serveChild{stderr: &syncBuffer6{}, exited: make(chan struct{})}
+	c.cmd = exec.Command(bin, "serve", "--db", env["TIDINGS_DB"], "--outbox", filepath.Join(t.TempDir(), "outbox"),
+		"--http", reader, "--log-format", "json")
+	c.cmd.Env = childEnv("TIDINGS_ADMIN_HTTP="+admin, "TIDINGS_ADMIN_URL=https://admin.example.org")
+	c.cmd.Stdout, c.cmd.Stderr = c.stderr, c.stderr
+	if err := c.cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	go func() { c.err = c.cmd.Wait(); close(c.exited) }()
+	t.Cleanup(func() { c.kill(t) })
+	c.waitFor(t, "the admin listener", 20*time.Second, func() bool {
+		code, _, _ := httpGet("http://" + admin + "/api/v1/openapi.json")
+		return code == http.StatusOK
+	})
+	checkRoutes(t, []routeCheck{
+		{url: "http://" + admin + "/admin/"},
+		{url: "http://" + reader + "/healthz", want: 200},
+		{url: "http://" + reader + "/api/v1/openapi.json", want: 404},
+		{url: "http://" + admin + "/healthz", want: 404},
+	})
+	if log := c.stderr.String(); !strings.Contains(log, `"admin_http":"`+admin+`"`) || !strings.Contains(log, "https://admin.example.org/admin/") {
+		t.Errorf("the log does not say where the console is:\n%s", log)
+	}
+	if code := c.stop(t); code != 0 {
+		t.Fatalf("exit %d after SIGTERM; log:\n%s", code, c.stderr.String())
 	}
 }
