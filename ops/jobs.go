@@ -9,7 +9,6 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -108,11 +107,23 @@ func (s *Service) Import(ctx context.Context, a tidings.Actor, listSlug string, 
 }
 
 // checkTopics refuses a default topic choice naming a topic the list
-// lacks, before anything starts, worded as the import itself words it.
+// lacks, before anything starts.
 func (s *Service) checkTopics(ctx context.Context, l *tidings.List, c subscribers.TopicChoice) error {
-	if len(c.Slugs) == 0 {
-		return nil
+	for _, slug := range c.Slugs {
+		_, err := s.store().Topic(ctx, l.ID, slug)
+		if errors.Is(err, subscribers.ErrNotFound) {
+			return s.unknownTopic(ctx, l, "topics", slug)
+		}
+		if err != nil {
+			return err
+		}
 	}
+	return nil
+}
+
+// unknownTopic is the error for a topic slug list l lacks, in field,
+// worded as the store words it (naming the topics there are).
+func (s *Service) unknownTopic(ctx context.Context, l *tidings.List, field, slug string) error {
 	ts, err := s.store().PublicTopics(ctx, l.ID)
 	if err != nil {
 		return err
@@ -121,17 +132,11 @@ func (s *Service) checkTopics(ctx context.Context, l *tidings.List, c subscriber
 	for _, t := range ts {
 		known = append(known, t.Slug)
 	}
-	sort.Strings(known)
-	for _, slug := range c.Slugs {
-		if slices.Contains(known, slug) {
-			continue
-		}
-		if len(known) == 0 {
-			return plainInvalid("topics", "unknown topic %q: the list has no topics yet", slug)
-		}
-		return plainInvalid("topics", "unknown topic %q (known: %s)", slug, strings.Join(known, ", "))
+	if len(known) == 0 {
+		return plainInvalid(field, "unknown topic %q: the list has no topics yet", slug)
 	}
-	return nil
+	sort.Strings(known)
+	return plainInvalid(field, "unknown topic %q (known: %s)", slug, strings.Join(known, ", "))
 }
 
 // StartImport starts importing data into a list in the background

@@ -114,7 +114,7 @@ func (s *Service) Subscribers(ctx context.Context, a tidings.Actor, listSlug str
 	if q.Status != "" {
 		st, err := tidings.ParseStatus(string(q.Status))
 		if err != nil {
-			return nil, Invalid("status", "%v", err)
+			return nil, plainInvalid("status", "%v", err)
 		}
 		filter = append(filter, "sub.status = ?")
 		fargs = append(fargs, string(st))
@@ -122,7 +122,7 @@ func (s *Service) Subscribers(ctx context.Context, a tidings.Actor, listSlug str
 	if q.Topic != "" {
 		t, err := s.store().Topic(ctx, l.ID, strings.TrimSpace(q.Topic))
 		if errors.Is(err, subscribers.ErrNotFound) {
-			return nil, Invalid("topic", "list %s has no topic %q", l.Slug, q.Topic)
+			return nil, s.unknownTopic(ctx, l, "topic", q.Topic)
 		}
 		if err != nil {
 			return nil, err

@@ -122,7 +122,7 @@ func (s *Service) eachRow(ctx context.Context, q string, args []any, fn func(*sq
 func (s *Service) findPerson(ctx context.Context, a tidings.Actor, email string) (*tidings.Subscriber, error) {
 	e, err := tidings.ParseEmail(email)
 	if err != nil {
-		return nil, Invalid("email", "%v", err)
+		return nil, plainInvalid("email", "%v", err)
 	}
 	p, err := s.store().Get(ctx, e.Addr)
 	if err != nil {
@@ -213,7 +213,7 @@ var editorStatuses = map[tidings.Status]bool{
 func (s *Service) SetSubscriberStatus(ctx context.Context, a tidings.Actor, listSlug, email string, st tidings.Status) error {
 	parsed, err := tidings.ParseStatus(string(st))
 	if err != nil {
-		return Invalid("status", "%v", err)
+		return plainInvalid("status", "%v", err)
 	}
 	l, err := s.resolveList(ctx, a, listSlug, PermEdit)
 	if err != nil {
@@ -261,7 +261,7 @@ func (s *Service) DeleteSubscriber(ctx context.Context, a tidings.Actor, email s
 	}
 	e, err := tidings.ParseEmail(p.Email)
 	if err != nil {
-		return Invalid("email", "%v", err)
+		return plainInvalid("email", "%v", err)
 	}
 	// Copies first, so the store's final checkpoint also drops the old
 	// pages that held them.

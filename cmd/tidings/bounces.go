@@ -1,14 +1,13 @@
 package main
 
 import (
-	"database/sql"
 	"fmt"
 	"strings"
 	"time"
 
 	"github.com/spf13/cobra"
 
-	"github.com/tidings/tidings/db"
+	"github.com/tidings/tidings/ops"
 )
 
 func newBouncesCmd(a *App) *cobra.Command {
@@ -60,53 +59,29 @@ mailbox or another passing failure) and complaints (the reader pressed
 				return usagef("bounces ls: --limit %d: want a number ≥ 1", limit)
 			}
 			ctx := cmd.Context()
-			d, err := a.DB(ctx)
+			o, err := a.ops(ctx)
 			if err != nil {
 				return err
 			}
-			q := `SELECT p.email, b.kind, b.code, b.issue_id, b.at, l.slug, b.diagnostic, b.source
-				FROM bounces b JOIN subscribers p ON p.id = b.subscriber_id JOIN lists l ON l.id = b.list_id
-				WHERE 1 = 1`
-			var args []any
-			if slug != "" {
-				s, err := a.store(ctx)
-				if err != nil {
-					return err
-				}
-				l, err := s.List(ctx, slug)
-				if err != nil {
-					return err
-				}
-				q += " AND b.list_id = ?"
-				args = append(args, l.ID)
-			}
-			if kind != "" {
-				q += " AND b.kind = ?"
-				args = append(args, kind)
-			}
-			q += " ORDER BY b.at DESC, b.id DESC LIMIT ?"
-			args = append(args, limit)
-			rows, err := d.R.QueryContext(ctx, q, args...)
-			if err != nil {
-				return fmt.Errorf("bounces: %w", err)
-			}
-			defer rows.Close()
 			out := []bounceJSON{}
-			for rows.Next() {
-				var b bounceJSON
-				var issue sql.NullInt64
-				var at int64
-				if err := rows.Scan(&b.Email, &b.Kind, &b.Code, &issue, &at, &b.List, &b.Diagnostic, &b.Source); err != nil {
-					return fmt.Errorf("bounces: %w", err)
+			cursor := ""
+			for len(out) < limit {
+				bs, next, err := o.Bounces(ctx, ops.CLI(), slug, kind, cursor, min(limit-len(out), 500))
+				if err != nil {
+					return err
 				}
-				if issue.Valid {
-					b.Issue = &issue.Int64
+				for _, b := range bs {
+					j := bounceJSON{Email: b.Email, Kind: b.Kind, Code: b.Code, At: b.At.Format(time.RFC3339),
+						List: b.ListSlug, Diagnostic: b.Diagnostic, Source: b.Source}
+					if b.IssueID != 0 {
+						j.Issue = &b.IssueID
+					}
+					out = append(out, j)
 				}
-				b.At = db.Time(at).Format(time.RFC3339)
-				out = append(out, b)
-			}
-			if err := rows.Err(); err != nil {
-				return fmt.Errorf("bounces: %w", err)
+				if next == "" {
+					break
+				}
+				cursor = next
 			}
 			if asJSON {
 				return a.printJSON(out)

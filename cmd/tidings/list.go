@@ -11,6 +11,7 @@ import (
 	"golang.org/x/text/width"
 
 	"github.com/tidings/tidings"
+	"github.com/tidings/tidings/ops"
 	"github.com/tidings/tidings/render"
 	"github.com/tidings/tidings/subscribers"
 	"github.com/tidings/tidings/token"
@@ -206,7 +207,7 @@ func newListAddCmd(a *App) *cobra.Command {
 			if f.name == "" || f.from == "" {
 				return usagef("list add: --name and --from are required")
 			}
-			s, err := a.store(cmd.Context())
+			o, err := a.ops(cmd.Context())
 			if err != nil {
 				return err
 			}
@@ -215,7 +216,7 @@ func newListAddCmd(a *App) *cobra.Command {
 			if err := a.checkTemplates(l); err != nil {
 				return err
 			}
-			if err := s.CreateList(cmd.Context(), l); err != nil {
+			if err := o.CreateList(cmd.Context(), ops.CLI(), l); err != nil {
 				return err
 			}
 			fmt.Fprintf(a.Stdout, "created list %s (%s, %s)\n", l.Slug, l.Lang, l.TZ)
@@ -244,11 +245,11 @@ func newListLsCmd(a *App) *cobra.Command {
 		Short: "List the lists with their confirmed subscribers",
 		Args:  exactArgs(0, "no arguments"),
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			s, err := a.store(cmd.Context())
+			o, err := a.ops(cmd.Context())
 			if err != nil {
 				return err
 			}
-			lists, err := s.Lists(cmd.Context())
+			lists, err := o.Lists(cmd.Context(), ops.CLI())
 			if err != nil {
 				return err
 			}
@@ -292,11 +293,11 @@ func newListSetCmd(a *App) *cobra.Command {
 			if err := dk.load(cmd); err != nil {
 				return err
 			}
-			s, err := a.store(cmd.Context())
+			o, err := a.ops(cmd.Context())
 			if err != nil {
 				return err
 			}
-			if err := s.UpdateList(cmd.Context(), args[0], func(l *tidings.List) error {
+			if _, err := o.UpdateList(cmd.Context(), ops.CLI(), args[0], func(l *tidings.List) error {
 				f.apply(cmd, l)
 				dk.apply(cmd, l)
 				tf.apply(cmd, l)
@@ -324,11 +325,11 @@ func newListRmCmd(a *App) *cobra.Command {
 		Short: "Delete a list with its topics, issues and subscriptions",
 		Args:  exactArgs(1, "SLUG"),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			s, err := a.store(cmd.Context())
+			o, err := a.ops(cmd.Context())
 			if err != nil {
 				return err
 			}
-			if err := s.DeleteList(cmd.Context(), args[0], force); err != nil {
+			if err := o.DeleteList(cmd.Context(), ops.CLI(), args[0], force); err != nil {
 				return err
 			}
 			fmt.Fprintf(a.Stdout, "deleted list %s\n", args[0])

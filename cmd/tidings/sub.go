@@ -3,6 +3,7 @@ package main
 import (
 	"bufio"
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -12,6 +13,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/tidings/tidings"
+	"github.com/tidings/tidings/ops"
 	"github.com/tidings/tidings/subscribers"
 	"github.com/tidings/tidings/track"
 )
@@ -37,17 +39,18 @@ func topicsArg(s string) (subscribers.TopicChoice, error) {
 	return c, nil
 }
 
-// storeAndList opens the store and resolves --list.
-func (a *App) storeAndList(ctx context.Context, slug string) (*subscribers.Store, *tidings.List, error) {
-	s, err := a.store(ctx)
+// opsAndList opens the operations layer and resolves --list for the
+// command line's actor.
+func (a *App) opsAndList(ctx context.Context, slug string) (*ops.Service, *tidings.List, error) {
+	o, err := a.ops(ctx)
 	if err != nil {
 		return nil, nil, err
 	}
-	l, err := s.ResolveList(ctx, slug)
+	l, err := o.List(ctx, ops.CLI(), slug)
 	if err != nil {
 		return nil, nil, err
 	}
-	return s, l, nil
+	return o, l, nil
 }
 
 func newSubAddCmd(a *App) *cobra.Command {
@@ -62,11 +65,11 @@ func newSubAddCmd(a *App) *cobra.Command {
 				return err
 			}
 			ctx := cmd.Context()
-			s, l, err := a.storeAndList(ctx, list)
+			o, l, err := a.opsAndList(ctx, list)
 			if err != nil {
 				return err
 			}
-			p, err := s.Subscribe(ctx, l.ID, args[0], name, choice, tidings.StatusConfirmed)
+			p, err := o.AddSubscriber(ctx, ops.CLI(), l.Slug, args[0], name, choice)
 			if err != nil {
 				return err
 			}
@@ -114,18 +117,14 @@ when there were any. Importing the same file again changes nothing.`,
 				in, name = f, args[0]
 			}
 			ctx := cmd.Context()
-			s, l, err := a.storeAndList(ctx, list)
+			o, l, err := a.opsAndList(ctx, list)
 			if err != nil {
 				return err
 			}
 			ew := bufio.NewWriter(a.Stderr)
 			defer ew.Flush()
-			st, err := s.Import(ctx, in, subscribers.ImportOptions{
-				ListID:        l.ID,
-				DefaultTopics: choice,
-				DryRun:        dry,
-				Report:        func(line int, err error) { fmt.Fprintf(ew, "%d: %v\n", line, err) },
-			})
+			st, err := o.Import(ctx, ops.CLI(), l.Slug, in, ops.ImportRequest{DefaultTopics: choice, DryRun: dry},
+				func(line int, err error) { fmt.Fprintf(ew, "%d: %v\n", line, err) })
 			if err != nil && !errors.Is(err, subscribers.ErrBadRows) {
 				return fmt.Errorf("import %s: %w", name, err)
 			}
@@ -165,12 +164,12 @@ func newSubExportCmd(a *App) *cobra.Command {
 				return usagef("sub export: --format %q: want csv or json", format)
 			}
 			ctx := cmd.Context()
-			s, l, err := a.storeAndList(ctx, list)
+			o, l, err := a.opsAndList(ctx, list)
 			if err != nil {
 				return err
 			}
 			w := bufio.NewWriterSize(a.Stdout, 64<<10)
-			if err := s.Export(ctx, w, l.ID, format); err != nil {
+			if err := o.Export(ctx, ops.CLI(), l.Slug, format, w); err != nil {
 				return err
 			}
 			return w.Flush()
@@ -197,22 +196,22 @@ func newSubLsCmd(a *App) *cobra.Command {
 				}
 			}
 			ctx := cmd.Context()
-			s, l, err := a.storeAndList(ctx, list)
+			o, l, err := a.opsAndList(ctx, list)
 			if err != nil {
 				return err
 			}
-			f := subscribers.Filter{ListID: l.ID, Topic: topic, Status: st}
+			q := ops.SubscriberQuery{Topic: topic, Status: st}
 			if asJSON {
-				if err := s.WriteJSON(ctx, a.Stdout, f); err != nil {
+				if err := writeSubscribersJSON(ctx, o, l.Slug, q, a.Stdout); err != nil {
 					return fmt.Errorf("list %s: %w", l.Slug, err)
 				}
 				return nil
 			}
 			t := newTable(a.Stdout, "EMAIL", "NAME", "STATUS", "TOPICS")
 			n := 0
-			err = s.EachSubscriber(ctx, f, func(p tidings.Subscriber, ss tidings.Subscription) error {
+			err = eachSubscriber(ctx, o, l.Slug, q, func(r ops.SubscriberRow) error {
 				n++
-				t.row(p.Email, p.Name, string(ss.Status), subscribers.ChoiceOf(ss).String())
+				t.row(r.Email, r.Name, string(r.Status), rowChoice(r).String())
 				return nil
 			})
 			if err != nil {
@@ -258,14 +257,15 @@ func newSubShowCmd(a *App) *cobra.Command {
 		Args:  exactArgs(1, "EMAIL"),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			ctx := cmd.Context()
-			s, err := a.store(ctx)
+			o, err := a.ops(ctx)
 			if err != nil {
 				return err
 			}
-			p, err := s.Get(ctx, args[0])
+			d, err := o.Subscriber(ctx, ops.CLI(), args[0])
 			if err != nil {
 				return err
 			}
+			p := &d.Subscriber
 			if asJSON {
 				out := subShowJSON{Email: p.Email, Name: p.Name, Created: p.CreatedAt, Lists: []subShowListJSON{}}
 				if out.Activity, err = a.activity(ctx, p.ID); err != nil {
@@ -293,18 +293,79 @@ func newSubShowCmd(a *App) *cobra.Command {
 	return c
 }
 
-// subscriberOn finds the person and checks they are on list l.
-func subscriberOn(ctx context.Context, s *subscribers.Store, l *tidings.List, email string) (*tidings.Subscriber, error) {
-	p, err := s.Get(ctx, email)
-	if err != nil {
-		return nil, err
-	}
-	for _, ss := range p.Subscriptions {
-		if ss.ListID == l.ID {
-			return p, nil
+// eachSubscriber walks every page of a listing, in subscriber order.
+func eachSubscriber(ctx context.Context, o *ops.Service, list string, q ops.SubscriberQuery, fn func(ops.SubscriberRow) error) error {
+	q.Limit = 500
+	for {
+		p, err := o.Subscribers(ctx, ops.CLI(), list, q)
+		if err != nil {
+			return err
 		}
+		for _, r := range p.Rows {
+			if err := fn(r); err != nil {
+				return err
+			}
+		}
+		if p.Next == "" {
+			return nil
+		}
+		q.Cursor = p.Next
 	}
-	return nil, fmt.Errorf("%s is not on list %s: %w", p.Email, l.Slug, subscribers.ErrNotFound)
+}
+
+// rowChoice is the topic choice of a listed row.
+func rowChoice(r ops.SubscriberRow) subscribers.TopicChoice {
+	if r.AllTopics {
+		return subscribers.AllTopics
+	}
+	return subscribers.TopicChoice{Slugs: r.Topics}
+}
+
+// writeSubscribersJSON writes the listing as a JSON array, one record a
+// line, as sub export --format json does, page by page.
+func writeSubscribersJSON(ctx context.Context, o *ops.Service, list string, q ops.SubscriberQuery, w io.Writer) error {
+	bw := bufio.NewWriterSize(w, 64<<10)
+	bw.WriteString("[")
+	n := 0
+	err := eachSubscriber(ctx, o, list, q, func(r ops.SubscriberRow) error {
+		b, err := json.Marshal(subscribers.Record{Email: r.Email, Name: r.Name, Status: string(r.Status), Topics: rowChoice(r).JSON()})
+		if err != nil {
+			return err
+		}
+		if n > 0 {
+			bw.WriteString(",")
+		}
+		n++
+		bw.WriteString("\n  ")
+		_, err = bw.Write(b)
+		return err
+	})
+	if err != nil {
+		return err
+	}
+	if n > 0 {
+		bw.WriteString("\n")
+	}
+	bw.WriteString("]\n")
+	return bw.Flush()
+}
+
+// listErr keeps a store-worded "not on this list" error as it is and
+// names the list in any other.
+func listErr(l *tidings.List, err error) error {
+	if errors.Is(err, ops.ErrNotFound) {
+		return err
+	}
+	return fmt.Errorf("list %s: %w", l.Slug, err)
+}
+
+// storedAddress is the address as stored (the spelling the person was
+// added with), for messages; the typed one when it cannot be read.
+func storedAddress(ctx context.Context, o *ops.Service, email string) string {
+	if d, err := o.Subscriber(ctx, ops.CLI(), email); err == nil {
+		return d.Subscriber.Email
+	}
+	return email
 }
 
 func newSubTopicsCmd(a *App) *cobra.Command {
@@ -319,18 +380,14 @@ func newSubTopicsCmd(a *App) *cobra.Command {
 				return err
 			}
 			ctx := cmd.Context()
-			s, l, err := a.storeAndList(ctx, list)
+			o, l, err := a.opsAndList(ctx, list)
 			if err != nil {
 				return err
 			}
-			p, err := subscriberOn(ctx, s, l, args[0])
-			if err != nil {
-				return err
+			if err := o.SetSubscriberTopics(ctx, ops.CLI(), l.Slug, args[0], choice); err != nil {
+				return listErr(l, err)
 			}
-			if err := s.SetTopics(ctx, l.ID, p.ID, choice); err != nil {
-				return fmt.Errorf("list %s: %w", l.Slug, err)
-			}
-			fmt.Fprintf(a.Stdout, "%s on list %s now receives: %s\n", p.Email, l.Slug, choice)
+			fmt.Fprintf(a.Stdout, "%s on list %s now receives: %s\n", storedAddress(ctx, o, args[0]), l.Slug, choice)
 			return nil
 		},
 	}
@@ -345,11 +402,11 @@ func newSubUnsubscribeCmd(a *App) *cobra.Command {
 		Short: "Unsubscribe someone from a list (kept as unsubscribed)",
 		Args:  exactArgs(1, "EMAIL"),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			p, l, err := a.setSubStatus(cmd.Context(), list, args[0], tidings.StatusUnsubscribed)
+			email, l, err := a.setSubStatus(cmd.Context(), list, args[0], tidings.StatusUnsubscribed)
 			if err != nil {
 				return err
 			}
-			fmt.Fprintf(a.Stdout, "unsubscribed %s from list %s\n", p.Email, l.Slug)
+			fmt.Fprintf(a.Stdout, "unsubscribed %s from list %s\n", email, l.Slug)
 			return nil
 		},
 	}
@@ -358,20 +415,17 @@ func newSubUnsubscribeCmd(a *App) *cobra.Command {
 }
 
 // setSubStatus sets the status of the person with this address on the
-// list --list names (unsubscribe is the status unsubscribed).
-func (a *App) setSubStatus(ctx context.Context, list, email string, st tidings.Status) (*tidings.Subscriber, *tidings.List, error) {
-	s, l, err := a.storeAndList(ctx, list)
+// list --list names (unsubscribe is the status unsubscribed), and returns
+// the address as stored.
+func (a *App) setSubStatus(ctx context.Context, list, email string, st tidings.Status) (string, *tidings.List, error) {
+	o, l, err := a.opsAndList(ctx, list)
 	if err != nil {
-		return nil, nil, err
+		return "", nil, err
 	}
-	p, err := subscriberOn(ctx, s, l, email)
-	if err != nil {
-		return nil, nil, err
+	if err := o.SetSubscriberStatus(ctx, ops.CLI(), l.Slug, email, st); err != nil {
+		return "", nil, err
 	}
-	if err := s.SetStatus(ctx, l.ID, p.ID, st); err != nil {
-		return nil, nil, err
-	}
-	return p, l, nil
+	return storedAddress(ctx, o, email), l, nil
 }
 
 func newSubStatusCmd(a *App) *cobra.Command {
@@ -388,11 +442,11 @@ receive issues.`,
 			if err != nil {
 				return usagef("%v", err)
 			}
-			p, l, err := a.setSubStatus(cmd.Context(), list, args[0], st)
+			email, l, err := a.setSubStatus(cmd.Context(), list, args[0], st)
 			if err != nil {
 				return err
 			}
-			fmt.Fprintf(a.Stdout, "%s on list %s is now %s\n", p.Email, l.Slug, st)
+			fmt.Fprintf(a.Stdout, "%s on list %s is now %s\n", email, l.Slug, st)
 			return nil
 		},
 	}
@@ -407,11 +461,11 @@ func newSubDeleteCmd(a *App) *cobra.Command {
 		Args:  exactArgs(1, "EMAIL"),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			ctx := cmd.Context()
-			s, err := a.store(ctx)
+			o, err := a.ops(ctx)
 			if err != nil {
 				return err
 			}
-			if err := s.Delete(ctx, args[0]); err != nil {
+			if err := o.DeleteSubscriber(ctx, ops.CLI(), args[0]); err != nil {
 				return err
 			}
 			fmt.Fprintf(a.Stdout, "erased %s from every list and record\n", args[0])

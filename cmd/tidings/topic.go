@@ -7,6 +7,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/tidings/tidings"
+	"github.com/tidings/tidings/ops"
 )
 
 func newTopicCmd(a *App) *cobra.Command {
@@ -35,12 +36,12 @@ func newTopicAddCmd(a *App) *cobra.Command {
 				return usagef("topic add: --name is required")
 			}
 			ctx := cmd.Context()
-			s, l, err := a.storeAndList(ctx, list)
+			o, l, err := a.opsAndList(ctx, list)
 			if err != nil {
 				return err
 			}
 			t := &tidings.Topic{Slug: args[0], Name: name, Keywords: splitKeywordsFlag(keywords)}
-			if err := s.AddTopic(ctx, l.ID, t); err != nil {
+			if err := o.AddTopic(ctx, ops.CLI(), l.Slug, t); err != nil {
 				return fmt.Errorf("list %s: %w", l.Slug, err)
 			}
 			fmt.Fprintf(a.Stdout, "added topic %s to list %s\n", t.Slug, l.Slug)
@@ -69,11 +70,11 @@ func newTopicLsCmd(a *App) *cobra.Command {
 		Args:  exactArgs(0, "no arguments"),
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			ctx := cmd.Context()
-			s, l, err := a.storeAndList(ctx, list)
+			o, l, err := a.opsAndList(ctx, list)
 			if err != nil {
 				return err
 			}
-			topics, err := s.Topics(ctx, l.ID)
+			topics, err := o.Topics(ctx, ops.CLI(), l.Slug)
 			if err != nil {
 				return err
 			}
@@ -112,11 +113,11 @@ func newTopicSetCmd(a *App) *cobra.Command {
 				return usagef("topic set: nothing to change: give --name or --keywords")
 			}
 			ctx := cmd.Context()
-			s, l, err := a.storeAndList(ctx, list)
+			o, l, err := a.opsAndList(ctx, list)
 			if err != nil {
 				return err
 			}
-			err = s.UpdateTopic(ctx, l.ID, args[0], func(t *tidings.Topic) error {
+			_, err = o.UpdateTopic(ctx, ops.CLI(), l.Slug, args[0], func(t *tidings.Topic) error {
 				if nameSet {
 					t.Name = name
 				}
@@ -146,11 +147,11 @@ func newTopicRmCmd(a *App) *cobra.Command {
 		Args:  exactArgs(1, "SLUG"),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			ctx := cmd.Context()
-			s, l, err := a.storeAndList(ctx, list)
+			o, l, err := a.opsAndList(ctx, list)
 			if err != nil {
 				return err
 			}
-			if err := s.DeleteTopic(ctx, l.ID, args[0]); err != nil {
+			if err := o.DeleteTopic(ctx, ops.CLI(), l.Slug, args[0]); err != nil {
 				return fmt.Errorf("list %s: %w", l.Slug, err)
 			}
 			fmt.Fprintf(a.Stdout, "deleted topic %s of list %s\n", args[0], l.Slug)
