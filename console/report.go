@@ -24,6 +24,21 @@ type reportPage struct {
 	Unique    string // unique human clickers, "" unless the list tracks individually
 	Sent      string // when the send started, in the list's zone
 	CSV       string // the CSV download's address
+	Trend     []trendRow
+}
+
+// trendRow is one of the list's recent sent issues, for comparison.
+type trendRow struct {
+	Issue        int64
+	Number       int
+	Title        string
+	Sent         string
+	Recipients   int
+	Delivered    int
+	Unsubscribed int
+	ClicksHuman  int
+	ClickRate    string
+	Current      bool
 }
 
 type reportHour struct {
@@ -77,6 +92,18 @@ func (h *handler) reportShow(w http.ResponseWriter, r *http.Request) {
 	for _, ar := range rep.Articles {
 		p.Articles = append(p.Articles, articleRow{ar, per100(ar.ClicksHuman, ar.Recipients)})
 	}
+	if rs, err := h.ops.Trend(r.Context(), a, rep.List, trendIssues); err == nil && len(rs) > 1 {
+		for _, x := range rs {
+			row := trendRow{Issue: x.Issue, Number: x.Number, Title: x.Title, Sent: when(x.SentAt, loc), Recipients: x.Recipients,
+				Delivered: x.Delivered, Unsubscribed: x.Unsubscribed, ClicksHuman: x.Clicks.Human, ClickRate: "–", Current: x.Issue == id}
+			if cr := x.ClickRate(); cr >= 0 && x.Delivered > 0 {
+				row.ClickRate = strconv.FormatFloat(100*cr, 'f', 1, 64) + "%"
+			}
+			p.Trend = append(p.Trend, row)
+		}
+	} else if err != nil {
+		h.log.Warn("console: report trend", "list", rep.List, "err", err)
+	}
 	total := 0
 	for i, pt := range rep.Timeline {
 		p.Hours = append(p.Hours, reportHour{From: when(pt.At, loc), Hour: i, Human: pt.Human})
@@ -88,6 +115,9 @@ func (h *handler) reportShow(w http.ResponseWriter, r *http.Request) {
 	}
 	h.render(w, r, http.StatusOK, "report", view{Title: c.text("report.title", rep.Number, rep.Title), List: list, IssueID: id, Data: p})
 }
+
+// trendIssues is how many of the list's recent issues the page compares.
+const trendIssues = 10
 
 // reportCSV downloads the report as CSV (report.WriteCSV's layout).
 func (h *handler) reportCSV(w http.ResponseWriter, r *http.Request) {
@@ -169,6 +199,9 @@ var reportTexts = map[string][2]string{
 	"report.unsub.note":      {"Readers of this issue whose subscription ended after its send started and before the list's next send.", "本期收件人中，在本期发送开始后、下一期发送前退订的人数。"},
 	"report.delivered.note":  {"Accepted by the receiving server and not bounced since.", "收件服务器已接收且之后未退信。"},
 	"report.clickrate.note":  {"Readers who clicked (or human clicks) per delivered message.", "每封送达邮件的点击读者数（或真人点击数）。"},
+	"report.trend":           {"This list's recent issues", "本列表近期各期"},
+	"report.trend.issue":     {"Issue", "期号"},
+	"report.trend.sent":      {"Sent", "发送时间"},
 	"report.recipients.note": {"Readers the issue was addressed to (readers whose topics chose no article are not counted).", "本期的收件读者（所选主题没有文章的读者不计）。"},
 }
 

@@ -88,7 +88,7 @@ func TestReportPageShowsFiguresChartAndTables(t *testing.T) {
 		if res.StatusCode != 200 {
 			t.Fatalf("%s: status %d\n%s", c.lang, res.StatusCode, body)
 		}
-		for _, w := range append(c.want, "养老科技", "航天锂电", "https://example.org/funds", `href="/admin/issues/1/report.csv"`,
+		for _, w := range append(c.want, "养老科技", "航天锂电", `<a href="/admin/issues/2/report">#8 Issue eight</a>`, `<span aria-current="page">#7 `, "https://example.org/funds", `href="/admin/issues/1/report.csv"`,
 			`role="img"`, `aria-labelledby="chart-title chart-desc"`, `<desc id="chart-desc">`) {
 			if !strings.Contains(body, w) {
 				t.Errorf("%s: the page lacks %q", c.lang, w)
@@ -273,7 +273,7 @@ func TestReportPageWhenClicksAreOff(t *testing.T) {
 		t.Fatal(err)
 	}
 	res, body := e.get(t, "admin@example.org", "en", "/admin/issues/1/report")
-	if res.StatusCode != 200 || !strings.Contains(body, "This list does not track clicks.") || strings.Contains(body, "Click rate") {
+	if res.StatusCode != 200 || !strings.Contains(body, "This list does not track clicks.") || strings.Contains(body, "<dt>Click rate</dt>") {
 		t.Errorf("clicks off: status %d; want the note and no click rate:\n%s", res.StatusCode, body)
 	}
 	if !strings.Contains(body, "Tracking: clicks off, opens in aggregate") {
