@@ -3,8 +3,13 @@ package ops
 import (
 	"bytes"
 	"context"
+	"encoding/base64"
 	"errors"
 	"fmt"
+	"io"
+	"mime"
+	"mime/multipart"
+	"net/mail"
 	"slices"
 	"strconv"
 	"strings"
@@ -96,15 +101,12 @@ func (s *Service) Preview(ctx context.Context, a tidings.Actor, issueID int64, p
 		}
 		return nil, fmt.Errorf("preview of issue %d: %w", issueID, err)
 	}
-	h, err := e.ed.HTML(rc)
-	if err != nil {
+	// The parts come out of the message itself, so that they are exactly
+	// what it carries (per-message tokens included).
+	if out.Text, out.HTML, err = decodeParts(eml.Bytes()); err != nil {
 		return nil, fmt.Errorf("preview of issue %d: %w", issueID, err)
 	}
-	t, err := e.ed.Text(rc)
-	if err != nil {
-		return nil, fmt.Errorf("preview of issue %d: %w", issueID, err)
-	}
-	out.HTML, out.Text, out.EML = string(h), string(t), eml.Bytes()
+	out.EML = eml.Bytes()
 	return out, nil
 }
 
@@ -245,4 +247,42 @@ func (s *Service) SendTest(ctx context.Context, a tidings.Actor, issueID int64, 
 	}
 	detail["sent"] = ids
 	return ids, s.audit(ctx, a, auditEntry{Action: "issue.test", ObjectKind: "issue", ObjectID: strconv.FormatInt(issueID, 10), ListID: listID, Detail: detail})
+}
+
+// decodeParts reads the text/plain and text/html parts of a message.
+func decodeParts(msg []byte) (text, html string, err error) {
+	m, err := mail.ReadMessage(bytes.NewReader(msg))
+	if err != nil {
+		return "", "", fmt.Errorf("read message: %w", err)
+	}
+	mt, params, err := mime.ParseMediaType(m.Header.Get("Content-Type"))
+	if err != nil || !strings.HasPrefix(mt, "multipart/") {
+		return "", "", fmt.Errorf("read message: content type %q", m.Header.Get("Content-Type"))
+	}
+	r := multipart.NewReader(m.Body, params["boundary"])
+	for {
+		part, err := r.NextPart()
+		if errors.Is(err, io.EOF) {
+			break
+		}
+		if err != nil {
+			return "", "", fmt.Errorf("read message: %w", err)
+		}
+		var body io.Reader = part
+		if strings.EqualFold(part.Header.Get("Content-Transfer-Encoding"), "base64") {
+			body = base64.NewDecoder(base64.StdEncoding, part)
+		}
+		b, err := io.ReadAll(body)
+		if err != nil {
+			return "", "", fmt.Errorf("read message part: %w", err)
+		}
+		ct, _, _ := mime.ParseMediaType(part.Header.Get("Content-Type"))
+		switch ct {
+		case "text/plain":
+			text = string(b)
+		case "text/html":
+			html = string(b)
+		}
+	}
+	return text, html, nil
 }
