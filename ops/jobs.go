@@ -295,9 +295,20 @@ func (s *Service) WaitJobs() {
 // serve may call it at start.
 func (s *Service) RecoverJobs(ctx context.Context) error {
 	now := s.now()
+	stale := db.Unix(now.Add(-jobStale))
+	// Look first on a reader: the console polls Job every second or so,
+	// and a write each time would queue behind a running import's batches.
+	var one int
+	err := s.d.R.QueryRowContext(ctx, "SELECT 1 FROM jobs WHERE state IN ('queued', 'running') AND beat_at < ? LIMIT 1", stale).Scan(&one)
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil
+	}
+	if err != nil {
+		return fmt.Errorf("recover jobs: %w", err)
+	}
 	b, _ := json.Marshal(jobResult{Error: "the process running the job stopped before it finished; start it again"})
-	_, err := s.d.W.ExecContext(ctx, `UPDATE jobs SET state = 'failed', result = ?, finished_at = ?
-		WHERE state IN ('queued', 'running') AND beat_at < ?`, string(b), db.Unix(now), db.Unix(now.Add(-jobStale)))
+	_, err = s.d.W.ExecContext(ctx, `UPDATE jobs SET state = 'failed', result = ?, finished_at = ?
+		WHERE state IN ('queued', 'running') AND beat_at < ?`, string(b), db.Unix(now), stale)
 	if err != nil {
 		return fmt.Errorf("recover jobs: %w", err)
 	}
