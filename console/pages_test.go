@@ -283,6 +283,12 @@ func TestSubscriberPages(t *testing.T) {
 		t.Errorf("search bio in biomed: %d rows", n)
 	}
 	must(t, b.get("/admin/lists/keji/subscribers?status=nonsense"), 422, "bad status filter")
+	if a := must(t, b.get("/admin/lists/keji/subscribers.json?q=bio"), 200, "suggest"); a.body != `["bio2@readers.example","bio@readers.example"]`+"\n" && a.body != `["bio@readers.example","bio2@readers.example"]`+"\n" {
+		t.Errorf("suggestions %s", a.body)
+	}
+	if a := must(t, b.get("/admin/lists/keji/subscribers.json?q=b"), 200, "suggest short"); a.body != "[]\n" {
+		t.Errorf("one letter suggests %s", a.body)
+	}
 
 	must(t, b.post("/admin/lists/keji/subscribers", url.Values{"email": {"nope"}, "all_topics": {"on"}}), 422, "bad address")
 	must(t, b.post("/admin/lists/keji/subscribers", url.Values{"email": {"x@readers.example"}}), 422, "no topics")

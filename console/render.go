@@ -174,6 +174,9 @@ func (h *handler) render(w http.ResponseWriter, r *http.Request, status int, nam
 func (h *handler) newPage(w http.ResponseWriter, r *http.Request, v view) *page {
 	lang := h.language(r)
 	p := &page{view: v, Lang: lang, lang: catalogs[lang], h: h, Path: r.URL.Path, Back: r.URL.RequestURI()}
+	if r.Method != http.MethodGet {
+		p.Back = prefix + "/" // a form's answer: its address takes no GET
+	}
 	if n := r.URL.Query().Get("done"); n != "" {
 		if k := "done." + n; p.lang.has(k) {
 			p.Notice = p.T(k)

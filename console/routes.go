@@ -53,6 +53,7 @@ var routes = []route{
 
 	{"GET /admin/lists/{list}/subscribers", (*handler).subscriberList, signedInOnly},
 	{"POST /admin/lists/{list}/subscribers", (*handler).subscriberAdd, signedInOnly},
+	{"GET /admin/lists/{list}/subscribers.json", (*handler).subscriberSuggest, signedInOnly},
 	{"GET /admin/lists/{list}/subscribers/import", (*handler).subscriberImportShow, signedInOnly},
 	{"POST /admin/lists/{list}/subscribers/import", (*handler).subscriberImportSubmit, signedInOnly},
 	{"POST /admin/lists/{list}/subscribers/export", (*handler).subscriberExport, signedInOnly},

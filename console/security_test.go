@@ -169,7 +169,7 @@ func TestEditorCannotReachOtherListsIssues(t *testing.T) {
 			t.Errorf("POST %s: %d, want 403", p, a.status)
 		}
 	}
-	for _, p := range []string{"/admin/lists/keji/issues", "/admin/lists/keji/import", "/admin/lists/keji/subscribers", "/admin/lists/keji/topics", "/admin/lists/keji/bounces"} {
+	for _, p := range []string{"/admin/lists/keji/subscribers.json?q=readers", "/admin/lists/keji/issues", "/admin/lists/keji/import", "/admin/lists/keji/subscribers", "/admin/lists/keji/topics", "/admin/lists/keji/bounces"} {
 		if a := b.get(p); a.status != http.StatusForbidden {
 			t.Errorf("GET %s: %d, want 403", p, a.status)
 		}

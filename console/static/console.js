@@ -114,6 +114,30 @@
     });
   });
 
+  // "As a reader": suggest addresses of the list as one types.
+  document.querySelectorAll("input[data-suggest]").forEach(function (inp) {
+    var dl = document.getElementById(inp.getAttribute("list"));
+    var timer = null;
+    inp.addEventListener("input", function () {
+      clearTimeout(timer);
+      var q = inp.value.trim();
+      if (q.length < 2 || !dl) return;
+      timer = setTimeout(function () {
+        fetch(inp.getAttribute("data-suggest") + "?q=" + encodeURIComponent(q), { credentials: "same-origin", headers: { "Accept": "application/json" } })
+          .then(function (r) { return r.ok ? r.json() : []; })
+          .then(function (list) {
+            while (dl.firstChild) dl.removeChild(dl.firstChild);
+            list.forEach(function (e) {
+              var o = document.createElement("option");
+              o.value = e;
+              dl.appendChild(o);
+            });
+          })
+          .catch(function () {});
+      }, 200);
+    });
+  });
+
   // Preview width without a reload.
   document.querySelectorAll(".width-toggle a[data-width]").forEach(function (a) {
     a.addEventListener("click", function (ev) {
