@@ -16,6 +16,7 @@ import (
 	"fmt"
 	"net/mail"
 	"os"
+	"slices"
 	"strings"
 	"time"
 	"unicode/utf8"
@@ -68,6 +69,21 @@ func invalidf(format string, a ...any) error {
 }
 
 func invalid(err error) error { return &kindError{ErrInvalid, err.Error()} }
+
+// reservedListSlugs are first path segments of tidings' own pages: a list's
+// reader pages live at /{list}/…, and the console, the API, click and open
+// tracking, the demo's outbox and the daemon's health and metrics would
+// hide a list of that name when they share its listener.
+var reservedListSlugs = []string{"admin", "api", "c", "o", "static", "outbox", "healthz", "metrics"}
+
+// reserved refuses a new list slug that one of tidings' own pages uses.
+// A list created before a name was reserved keeps working as it did.
+func reserved(slug string) error {
+	if slices.Contains(reservedListSlugs, slug) {
+		return invalidf("list slug %q is taken by tidings' own pages (%s): choose another", slug, strings.Join(reservedListSlugs, ", "))
+	}
+	return nil
+}
 
 // ValidSlug checks a list or topic slug: lower-case ASCII letters, digits
 // and '-', starting with a letter or digit, at most 64 bytes. Slugs appear
@@ -201,6 +217,9 @@ func (s *Store) CreateList(ctx context.Context, l *tidings.List) error {
 	if err := normaliseList(l); err != nil {
 		return err
 	}
+	if err := reserved(l.Slug); err != nil {
+		return err
+	}
 	l.CreatedAt = s.now().UTC().Truncate(time.Second)
 	return s.d.WriteTx(ctx, func(tx *sql.Tx) error {
 		res, err := tx.ExecContext(ctx, `INSERT INTO lists (slug, name, from_addr, lang, tz, reply_to, address, template_dir,
@@ -232,6 +251,11 @@ func (s *Store) UpdateList(ctx context.Context, slug string, fn func(*tidings.Li
 		}
 		if err := normaliseList(l); err != nil {
 			return err
+		}
+		if l.Slug != slug {
+			if err := reserved(l.Slug); err != nil {
+				return err
+			}
 		}
 		_, err = tx.ExecContext(ctx, `UPDATE lists SET slug = ?, name = ?, from_addr = ?, lang = ?, tz = ?, reply_to = ?, address = ?, template_dir = ?,
 			dkim_selector = ?, dkim_key = ?, clicks = ?, opens = ?, activity_days = ?

@@ -63,6 +63,11 @@ func TestCreateListValidates(t *testing.T) {
 		{"bad tz", func(l *tidings.List) { l.TZ = "Mars/Olympus" }, "time zone \"Mars/Olympus\""},
 		{"bad reply-to", func(l *tidings.List) { l.ReplyTo = "nope" }, "reply-to \"nope\""},
 		{"name with line break", func(l *tidings.List) { l.Name = "News\r\nBcc: x@example.com" }, "line break"},
+		// The console, the API and click tracking share the reader
+		// listener's first path segment with the lists.
+		{"reserved admin", func(l *tidings.List) { l.Slug = "admin" }, "list slug \"admin\" is taken by tidings' own pages"},
+		{"reserved api", func(l *tidings.List) { l.Slug = "api" }, "list slug \"api\" is taken"},
+		{"reserved click path", func(l *tidings.List) { l.Slug = "c" }, "list slug \"c\" is taken"},
 	}
 	for i, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
