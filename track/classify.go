@@ -54,9 +54,10 @@ const (
 	DefaultBurstLinks   = 3
 )
 
-// NewClassifier is the standard rule set. scanWindow <= 0 means the default.
+// NewClassifier is the standard rule set with the given scan window (0
+// turns that rule off; a negative one means the default).
 func NewClassifier(scanWindow time.Duration) *Classifier {
-	if scanWindow <= 0 {
+	if scanWindow < 0 {
 		scanWindow = DefaultScanWindow
 	}
 	return &Classifier{Rules: []Rule{

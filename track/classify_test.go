@@ -121,7 +121,7 @@ func TestRules(t *testing.T) {
 
 // The classifier records the first deciding rule as the reason.
 func TestClassifierReason(t *testing.T) {
-	c := NewClassifier(0)
+	c := NewClassifier(DefaultScanWindow)
 	for _, x := range []struct {
 		ev     *Event
 		reason string

@@ -37,7 +37,7 @@ type Config struct {
 	DB         *db.DB
 	Signer     *Signer
 	Classifier *Classifier      // default NewClassifier(ScanWindow)
-	ScanWindow time.Duration    // default 15s; used when Classifier is nil
+	ScanWindow time.Duration    // 0: the default 15s; used when Classifier is nil
 	Now        func() time.Time // the clock that decides (tests control it)
 	Logger     *slog.Logger
 	// Hold is how long an event waits for re-classification before it is
@@ -90,6 +90,9 @@ func New(cfg Config) (*Tracker, error) {
 		return nil, errors.New("track: need a database and a signer")
 	}
 	if cfg.Classifier == nil {
+		if cfg.ScanWindow == 0 {
+			cfg.ScanWindow = DefaultScanWindow
+		}
 		cfg.Classifier = NewClassifier(cfg.ScanWindow)
 	}
 	if cfg.Now == nil {

@@ -38,10 +38,8 @@ func (a *App) startTracker(ctx context.Context, d *db.DB, log *slog.Logger, scan
 		return nil, err
 	}
 	m := track.NewMetrics()
-	cfg := track.Config{DB: d, Signer: track.NewSigner(secret), ScanWindow: scanWindow, Now: a.Now, Logger: log, Metrics: m}
-	if cfg.ScanWindow == 0 {
-		cfg.ScanWindow = track.DefaultScanWindow
-	}
+	// --scan-window 0s turns the rule off (the other rules still apply)
+	cfg := track.Config{DB: d, Signer: track.NewSigner(secret), Classifier: track.NewClassifier(scanWindow), Now: a.Now, Logger: log, Metrics: m}
 	if a.Getenv("TIDINGS_TRUST_PROXY") == "1" {
 		cfg.ClientIP = forwardedIP
 	}
