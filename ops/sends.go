@@ -240,15 +240,21 @@ type progressSample struct {
 // the samples).
 type rates struct {
 	mu sync.Mutex
-	by map[int64][]progressSample
+	by map[rateKey][]progressSample
 }
 
-var sendRates = &rates{by: map[int64][]progressSample{}}
+// rateKey is one issue of one database: a process may open several.
+type rateKey struct {
+	d       *db.DB
+	issueID int64
+}
 
-func (r *rates) observe(issueID int64, now time.Time, done int) float64 {
+var sendRates = &rates{by: map[rateKey][]progressSample{}}
+
+func (r *rates) observe(k rateKey, now time.Time, done int) float64 {
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	ss := append(r.by[issueID], progressSample{now, done})
+	ss := append(r.by[k], progressSample{now, done})
 	i := 0
 	for i < len(ss)-1 && now.Sub(ss[i].at) > rateWindow {
 		i++
@@ -257,12 +263,18 @@ func (r *rates) observe(issueID int64, now time.Time, done int) float64 {
 	if len(ss) > 64 {
 		ss = append(ss[:1], ss[len(ss)-63:]...)
 	}
-	r.by[issueID] = ss
+	r.by[k] = ss
 	first := ss[0]
 	if dt := now.Sub(first.at).Seconds(); dt >= 1 && done >= first.done {
 		return float64(done-first.done) / dt
 	}
 	return 0
+}
+
+func (r *rates) forget(k rateKey) {
+	r.mu.Lock()
+	delete(r.by, k)
+	r.mu.Unlock()
 }
 
 // Status reads the delivery log of an issue: totals by state, up to
@@ -285,9 +297,12 @@ func (s *Service) Status(ctx context.Context, a tidings.Actor, issueID int64, ma
 		return nil, fmt.Errorf("send of issue %d: %w", issueID, err)
 	}
 	out.Held = held != ""
+	if st.State == "done" {
+		sendRates.forget(rateKey{s.d, issueID})
+	}
 	if st.State == "running" || st.State == "paused" || st.State == "preparing" {
 		done := st.Total - st.Pending
-		out.Rate = sendRates.observe(issueID, s.now(), done)
+		out.Rate = sendRates.observe(rateKey{s.d, issueID}, s.now(), done)
 		if out.Rate > 0 && st.Pending > 0 && st.State == "running" {
 			out.ETA = time.Duration(float64(st.Pending) / out.Rate * float64(time.Second))
 		}

@@ -326,3 +326,61 @@ func TestDaemonResumesAResumedSendAtOnce(t *testing.T) {
 		t.Errorf("state %s, %d messages", st.State, sink.Count())
 	}
 }
+
+// TestStatusRateAndETA: the rate is the deliveries made between the
+// status reads of the last minute; the ETA is what is pending at that
+// rate.
+func TestStatusRateAndETA(t *testing.T) {
+	g := newGate()
+	sink := bulletinSink(t, smtpsink.Options{OnData: g.onData})
+	e := newBulletinEnv(t, nil)
+	id := e.issue.ID
+	if _, err := e.s.SendNow(e.ctx, e.editor, id); err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan error, 1)
+	go func() {
+		_, err := e.engine(t, sink).Send(e.ctx, id, mailer.SendOptions{})
+		done <- err
+	}()
+	<-g.arrived
+	st, err := e.s.Status(e.ctx, e.editor, id, 5)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if st.State != "running" || st.Rate != 0 || st.ETA != 0 {
+		t.Fatalf("first read: state %s rate %v eta %v; want running with no rate yet", st.State, st.Rate, st.ETA)
+	}
+	// Four seconds later (by the service's clock) some went out.
+	if err := e.s.PauseSend(e.ctx, e.editor, id); err != nil {
+		t.Fatal(err)
+	}
+	close(g.released)
+	<-done
+	if err := e.s.ResumeSend(e.ctx, e.editor, id); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := e.d.W.Exec(`UPDATE sends SET state = 'running' WHERE issue_id = ?`, id); err != nil {
+		t.Fatal(err)
+	}
+	e.clock = e.clock.Add(4 * time.Second)
+	st, err = e.s.Status(e.ctx, e.editor, id, 5)
+	if err != nil {
+		t.Fatal(err)
+	}
+	made := st.Total - st.Pending
+	if made == 0 || st.Pending == 0 {
+		t.Fatalf("made %d pending %d: the test needs a send half done", made, st.Pending)
+	}
+	if want := float64(made) / 4; st.Rate != want {
+		t.Errorf("rate %v, want %v", st.Rate, want)
+	}
+	if want := time.Duration(float64(st.Pending) / st.Rate * float64(time.Second)); st.ETA != want {
+		t.Errorf("eta %v, want %v", st.ETA, want)
+	}
+	// A minute later the old sample is gone and nothing moved: rate 0.
+	e.clock = e.clock.Add(2 * time.Minute)
+	if st, _ = e.s.Status(e.ctx, e.editor, id, 5); st.Rate != 0 || st.ETA != 0 {
+		t.Errorf("idle: rate %v eta %v", st.Rate, st.ETA)
+	}
+}
