@@ -5,6 +5,7 @@ import (
 	"net/url"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/spf13/cobra"
 	"github.com/spf13/pflag"
@@ -24,6 +25,10 @@ type Config struct {
 	DKIMKey      string
 	DKIMSelector string
 	LogFormat    string
+
+	// ScanWindow (--scan-window): clicks and opens this soon after
+	// delivery are machines' (package track).
+	ScanWindow time.Duration
 }
 
 // bindGlobalFlags declares the configuration flags on root and resolves
@@ -34,6 +39,7 @@ func (a *App) bindGlobalFlags(root *cobra.Command) {
 	f.StringArrayVar(&a.cfg.SMTPURLs, "smtp-url", nil, "SMTP relay URL, repeatable (env TIDINGS_SMTP_URL, space-separated)")
 	f.StringVar(&a.cfg.BaseURL, "base-url", "", "public URL of the web server, used in links in mail (env TIDINGS_BASE_URL)")
 	f.StringVar(&a.cfg.HTTPAddr, "http", "127.0.0.1:8080", "address serve listens on (env TIDINGS_HTTP)")
+	f.DurationVar(&a.cfg.ScanWindow, "scan-window", 15*time.Second, "a click or open this soon after its message was delivered counts as a machine's (env TIDINGS_SCAN_WINDOW)")
 	f.StringVar(&a.cfg.AdminHTTP, "admin-http", "127.0.0.1:8081", "address serve serves the console (/admin/) and the API (/api/v1/) on; may equal --http (env TIDINGS_ADMIN_HTTP)")
 	f.StringVar(&a.cfg.AdminURL, "admin-url", "", "public URL of the console, for sign-in links (env TIDINGS_ADMIN_URL; default http:// + --admin-http)")
 	f.IntVar(&a.cfg.Concurrency, "concurrency", 4, "SMTP connections in parallel (env TIDINGS_CONCURRENCY)")
@@ -82,6 +88,11 @@ func (a *App) resolveEnv(f *pflag.FlagSet) error {
 		env("smtp-url", "TIDINGS_SMTP_URL", func(v string) error { a.cfg.SMTPURLs = strings.Fields(v); return nil }),
 		env("base-url", "TIDINGS_BASE_URL", str(&a.cfg.BaseURL)),
 		env("http", "TIDINGS_HTTP", str(&a.cfg.HTTPAddr)),
+		env("scan-window", "TIDINGS_SCAN_WINDOW", func(v string) error {
+			d, err := parseScanWindow(v)
+			a.cfg.ScanWindow = d
+			return err
+		}),
 		env("admin-http", "TIDINGS_ADMIN_HTTP", str(&a.cfg.AdminHTTP)),
 		env("admin-url", "TIDINGS_ADMIN_URL", str(&a.cfg.AdminURL)),
 		env("concurrency", "TIDINGS_CONCURRENCY", func(v string) error {

@@ -205,6 +205,11 @@ func (a *App) runDaemon(ctx context.Context, o daemonOptions) error {
 
 	mux := http.NewServeMux()
 	mux.Handle("/", webh)
+	stopTrack, err := a.startTracker(ctx, d, log, a.cfg.ScanWindow, metrics.Registry, mux) // /c/ and /o/; writes held events at exit
+	if err != nil {
+		return err
+	}
+	defer stopTrack()
 	var stopping atomic.Bool
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Content-Type", "application/json")
