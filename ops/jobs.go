@@ -234,12 +234,13 @@ func (s *Service) newJob(ctx context.Context, a tidings.Actor, l *tidings.List, 
 // request that started it, so it runs on a context without its cancel.
 func (s *Service) runJob(ctx context.Context, id int64, progress func() int, work func(context.Context) (jobResult, []byte, error)) {
 	ctx = context.WithoutCancel(ctx)
+	beat := jobBeat
 	done := make(chan struct{})
 	var wg sync.WaitGroup
 	wg.Add(2)
 	go func() {
 		defer wg.Done()
-		t := time.NewTicker(jobBeat)
+		t := time.NewTicker(beat)
 		defer t.Stop()
 		for {
 			select {

@@ -35,6 +35,7 @@ func newPeopleEnv(t testing.TB) *peopleEnv {
 	now := func() time.Time { return e.clock }
 	d.Now = now
 	e.s = New(Deps{DB: d, Now: now})
+	t.Cleanup(e.s.WaitJobs) // before the database closes (cleanups run last first)
 	st := subscribers.NewStore(d)
 	e.keji = &tidings.List{Slug: "keji", Name: "科技情报", From: "科技情报 <news@example.org>", Lang: "zh", TZ: "Asia/Shanghai"}
 	e.other = &tidings.List{Slug: "other", Name: "Other", From: "Other <other@example.org>"}
