@@ -9,7 +9,6 @@ import (
 	"slices"
 	"strconv"
 	"strings"
-	"sync"
 	"time"
 	"unicode/utf8"
 
@@ -78,21 +77,17 @@ type accounts struct {
 	byIP   *auth.Limiter
 }
 
-// accountState holds one accounts per Service; kept beside the Service
-// rather than in it so this file owns all of it.
-var accountState sync.Map // *Service → *accounts
-
+// acct is the service's account state, made on first use.
 func (s *Service) acct() *accounts {
-	if v, ok := accountState.Load(s); ok {
-		return v.(*accounts)
-	}
-	now := func() time.Time { return s.now() }
-	v, _ := accountState.LoadOrStore(s, &accounts{
-		store:  auth.NewStore(s.d, now),
-		byAddr: auth.NewLimiter(signInPerAddress, signInWindow, limiterKeys, now),
-		byIP:   auth.NewLimiter(signInPerIP, signInWindow, limiterKeys, now),
+	s.acctOnce.Do(func() {
+		now := func() time.Time { return s.now() }
+		s.accts = &accounts{
+			store:  auth.NewStore(s.d, now),
+			byAddr: auth.NewLimiter(signInPerAddress, signInWindow, limiterKeys, now),
+			byIP:   auth.NewLimiter(signInPerIP, signInWindow, limiterKeys, now),
+		}
 	})
-	return v.(*accounts)
+	return s.accts
 }
 
 // AuthStore is the account store under the service, for tests and tools

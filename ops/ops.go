@@ -17,6 +17,7 @@ import (
 	"fmt"
 	"log/slog"
 	"os/user"
+	"sync"
 	"time"
 
 	"github.com/tidings/tidings"
@@ -117,6 +118,11 @@ type Service struct {
 	deps Deps
 	now  func() time.Time
 	log  *slog.Logger
+
+	// Sign-in limits and the account store live as long as the service:
+	// one per process, shared by the console and the API.
+	acctOnce sync.Once
+	accts    *accounts
 }
 
 // New makes a Service; deps.DB is required.
