@@ -17,7 +17,7 @@ func newReportCmd(a *App) *cobra.Command {
 	var list string
 	var last int
 	c := &cobra.Command{
-		Use:   "report ID | report --list SLUG [--last N]",
+		Use:   "report {ID | --list SLUG [--last N]} [--json | --csv]",
 		Short: "Show how an issue did, or the trend over a list's last issues",
 		Long: `report ID shows one issue's figures: recipients, delivered, bounces,
 complaints, readers who unsubscribed after it, opens and clicks counted
