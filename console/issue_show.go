@@ -57,7 +57,11 @@ func (h *handler) showIssue(w http.ResponseWriter, r *http.Request, id int64, st
 	if st, err := h.ops.Status(r.Context(), a, id, 5); err == nil && st.State != "" {
 		p.Status = st
 	}
-	if ss, err := h.ops.Schedules(r.Context(), a, d.List.Slug); err == nil {
+	ss, err := h.ops.Schedules(r.Context(), a, d.List.Slug)
+	if err == nil {
+		if ss == nil {
+			ss = []schedule.Schedule{}
+		}
 		for _, s := range ss {
 			if s.IssueID == id && !s.Done {
 				p.Schedules = append(p.Schedules, s)
@@ -77,7 +81,7 @@ func (h *handler) showIssue(w http.ResponseWriter, r *http.Request, id int64, st
 	if ferr != nil {
 		p.Error, p.ErrorForm = h.formError(r, ferr), errForm
 	}
-	h.render(w, r, status, "issue", view{Title: issueTitle(d.Issue), List: d.List, IssueID: id, Data: p})
+	h.render(w, r, status, "issue", view{Title: issueTitle(d.Issue), List: d.List, IssueID: id, Data: p, schedules: ss})
 }
 
 func issueTitle(is *tidings.Issue) string {

@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/tidings/tidings"
+	"github.com/tidings/tidings/schedule"
 )
 
 //go:embed templates/*.html
@@ -101,6 +102,9 @@ type view struct {
 	List    *tidings.List // the list the page is about; nil: the remembered one
 	IssueID int64         // shows the issue's tabs
 	Data    any
+	// schedules, when the action already read the list's schedules, saves
+	// the header reading them again.
+	schedules []schedule.Schedule
 }
 
 // page is what every template sees.
@@ -208,7 +212,11 @@ func (h *handler) newPage(w http.ResponseWriter, r *http.Request, v view) *page 
 	slug := ""
 	if p.List != nil {
 		slug = p.List.Slug
-		if ss, err := h.ops.Schedules(r.Context(), p.Actor, slug); err == nil {
+		ss, err := v.schedules, error(nil)
+		if ss == nil {
+			ss, err = h.ops.Schedules(r.Context(), p.Actor, slug)
+		}
+		if err == nil {
 			var next time.Time
 			for _, s := range ss {
 				if !s.Next.IsZero() && (next.IsZero() || s.Next.Before(next)) {
