@@ -34,6 +34,9 @@ const RequireEnv = "TIDINGS_REQUIRE_PEERS"
 const (
 	MailpitHint  = "install with go install github.com/axllent/mailpit@v1.33.1"
 	ChromiumHint = "install with apt-get install chromium"
+	// LitestreamHint: a pinned version, the one the restore test was
+	// written against (its config keys and restore URL syntax).
+	LitestreamHint = "install with go install github.com/benbjohnson/litestream/cmd/litestream@v0.5.18"
 )
 
 // Need reports that the peer what is missing: it skips the test, or fails
@@ -65,6 +68,36 @@ func MailpitBinary(tb testing.TB) string {
 		}
 	}
 	Need(tb, "mailpit", MailpitHint)
+	return ""
+}
+
+// Litestream returns the path of the litestream binary, looked up like
+// MailpitBinary's (PATH, then $(go env GOPATH)/bin); without it the test
+// skips (or fails, see Need).
+func Litestream(tb testing.TB) string {
+	tb.Helper()
+	if p := goBinary("litestream"); p != "" {
+		return p
+	}
+	Need(tb, "litestream", LitestreamHint)
+	return ""
+}
+
+// goBinary finds name in PATH or in a $(go env GOPATH)/bin, where
+// `go install` puts it; "" when it is in neither.
+func goBinary(name string) string {
+	if p, err := exec.LookPath(name); err == nil {
+		return p
+	}
+	// go itself may be missing from PATH; then only PATH counted.
+	if out, err := exec.Command("go", "env", "GOPATH").Output(); err == nil {
+		for _, gp := range filepath.SplitList(string(bytes.TrimSpace(out))) {
+			p := filepath.Join(gp, "bin", name)
+			if fi, err := os.Stat(p); err == nil && !fi.IsDir() {
+				return p
+			}
+		}
+	}
 	return ""
 }
 

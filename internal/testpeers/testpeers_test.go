@@ -28,6 +28,8 @@ func TestHelperProcess(t *testing.T) {
 		MailpitBinary(t)
 	case "chromium":
 		ChromiumBinary(t)
+	case "litestream":
+		Litestream(t)
 	case "start-mailpit":
 		StartMailpit(t, MailpitOptions{})
 	case "browser":
@@ -50,6 +52,7 @@ func TestMissingPeerSkipsOrFails(t *testing.T) {
 		{"need", nil, "mailpit not found: " + MailpitHint},
 		{"mailpit", noPeers, "mailpit not found: " + MailpitHint},
 		{"chromium", noPeers, "chromium not found: " + ChromiumHint},
+		{"litestream", noPeers, "litestream not found: " + LitestreamHint},
 		{"start-mailpit", noPeers, "mailpit not found: " + MailpitHint},
 		{"browser", noPeers, "chromium not found: " + ChromiumHint},
 	}
