@@ -51,6 +51,8 @@ func BenchmarkSubscribersPage1M(b *testing.B) {
 		{"name/deep", SubscriberQuery{Q: "Ann", Cursor: deepName.String()}},
 		{"rare-name/first", SubscriberQuery{Q: "读者 99990"}},
 		{"address-prefix/deep", SubscriberQuery{Q: "m", Cursor: pageCursor{Mode: "e", Key: deepM}.String()}},
+		// The worst case: a search whose matches are mostly filtered out (0.1% blocked).
+		{"address-prefix+rare-status/first", SubscriberQuery{Q: "b", Status: tidings.StatusBlocked}},
 	} {
 		b.Run(bc.name, func(b *testing.B) {
 			for b.Loop() {
