@@ -22,9 +22,11 @@ func (a *App) ops(ctx context.Context) (*ops.Service, error) {
 	if err != nil {
 		return nil, err
 	}
+	// A bad --log-format is reported by the commands that log (send,
+	// serve); the others must not fail on it.
 	log, err := a.sendLogger()
 	if err != nil {
-		return nil, err
+		log = nil
 	}
 	deps := ops.Deps{DB: d, Links: tidings.Links{Base: a.cfg.BaseURL}, Now: a.Now, Logger: log}
 	deps.ConsoleURL = a.consoleURL() // sign-in links: {admin-url}/admin/link/{value}
