@@ -33,6 +33,15 @@ func BenchmarkSubscribersPage1M(b *testing.B) {
 	}
 	deepName.Mode = "n"
 	byID := pageCursor{Mode: "i", ID: deepID}.String()
+	// The list itself, with its count of confirmed readers (a count over
+	// the status index: what the page header costs when it shows it).
+	b.Run("list-with-count", func(b *testing.B) {
+		for b.Loop() {
+			if _, err := e.s.List(e.ctx, e.admin, "keji"); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
 	for _, bc := range []struct {
 		name string
 		q    SubscriberQuery
