@@ -233,6 +233,15 @@ func TestDeleteSubscriberErasesEveryTrace(t *testing.T) {
 		}
 	}
 	wantErr(t, e.s.DeleteSubscriber(e.ctx, e.admin, addr), ErrNotFound)
+
+	// An admin of one list erases someone who is on that list only.
+	e.sub(t, e.other, "only.other@example.org", subscribers.AllTopics, tidings.StatusConfirmed)
+	if err := e.s.DeleteSubscriber(e.ctx, e.otherAdmin, "only.other@example.org"); err != nil {
+		t.Fatal(err)
+	}
+	if n := e.count(t, "SELECT count(*) FROM subscribers WHERE email_key = 'only.other@example.org'"); n != 0 {
+		t.Error("not erased")
+	}
 }
 
 func idStr(i int64) string { return fmt.Sprint(i) }
