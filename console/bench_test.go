@@ -6,7 +6,6 @@ import (
 	"io"
 	"net/http"
 	"strings"
-	"sync"
 	"testing"
 
 	"github.com/tidings/tidings/ops"
@@ -15,21 +14,12 @@ import (
 
 var benchReaders = flag.Int("console-readers", 100_000, "confirmed readers of the list in the console benchmarks")
 
-// benchEnv is one env per process with -console-readers readers on keji
-// (topics spread over the three topics and "all"), and the sample issue.
-var (
-	benchOnce sync.Once
-	benchE    *env
-	benchID   int64
-)
-
 // BenchmarkPages times the console's heaviest pages over HTTP, signed in as
 // the editor, with the list holding -console-readers readers:
 //
 //	go test ./console -run '^$' -bench Pages -console-readers 1000000
 func BenchmarkPages(b *testing.B) {
-	benchOnce.Do(func() { benchE, benchID = seedBench(b) })
-	e := benchE
+	e, benchID := seedBench(b)
 	br := e.browser()
 	br.signIn(editorEmail)
 	id := fmt.Sprint(benchID)
@@ -61,6 +51,8 @@ func BenchmarkPages(b *testing.B) {
 	}
 }
 
+// seedBench is an env with -console-readers readers on keji (topics spread
+// over the three topics and "all") and the sample issue.
 func seedBench(b *testing.B) (*env, int64) {
 	e := newEnv(b, envOpts{})
 	pr, pw := io.Pipe()
@@ -80,4 +72,43 @@ func seedBench(b *testing.B) (*env, int64) {
 		b.Fatal(err)
 	}
 	return e, is.ID
+}
+
+// BenchmarkOpsBehindPages times the ops calls the pages make, to tell the
+// console's own cost from the operations' at -console-readers readers.
+func BenchmarkOpsBehindPages(b *testing.B) {
+	e, benchID := seedBench(b)
+	a, err := e.svc.SignIn(bg, editorEmail, password, "127.0.0.1", "bench")
+	if err != nil {
+		b.Fatal(err)
+	}
+	ed := a.Actor
+	for _, c := range []struct {
+		name string
+		call func() error
+	}{
+		{"Lists", func() error { _, err := e.svc.Lists(bg, ed); return err }},
+		{"Schedules", func() error { _, err := e.svc.Schedules(bg, ed, "keji"); return err }},
+		{"Home", func() error { _, err := e.svc.Home(bg, ed); return err }},
+		{"Issue", func() error { _, err := e.svc.Issue(bg, ed, benchID); return err }},
+		{"Audience", func() error { _, err := e.svc.Audience(bg, ed, benchID); return err }},
+		{"Status", func() error { _, err := e.svc.Status(bg, ed, benchID, 5); return err }},
+		{"Preview", func() error {
+			_, err := e.svc.Preview(bg, ed, benchID, ops.PreviewFor{Email: "r000007@readers.example"})
+			return err
+		}},
+		{"Topics", func() error { _, err := e.svc.Topics(bg, ed, "keji"); return err }},
+		{"Subscribers", func() error {
+			_, err := e.svc.Subscribers(bg, ed, "keji", ops.SubscriberQuery{Limit: 50})
+			return err
+		}},
+	} {
+		b.Run(c.name, func(b *testing.B) {
+			for b.Loop() {
+				if err := c.call(); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+	}
 }
