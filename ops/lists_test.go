@@ -94,6 +94,7 @@ func TestCreateListBadInputNamesTheField(t *testing.T) {
 	}{
 		{"bad slug", tidings.List{Slug: "Bad Slug", Name: "n", From: "a@example.org"}, "slug"},
 		{"empty slug", tidings.List{Slug: "", Name: "n", From: "a@example.org"}, "slug"},
+		{"slug of a page of tidings", tidings.List{Slug: "admin", Name: "n", From: "a@example.org"}, "slug"},
 		{"no name", tidings.List{Slug: "x", From: "a@example.org"}, "name"},
 		{"name with a line break", tidings.List{Slug: "x", Name: "a\nb", From: "a@example.org"}, "name"},
 		{"no from", tidings.List{Slug: "x", Name: "n"}, "from"},
