@@ -14,6 +14,9 @@ type progressPage struct {
 	S      *ops.SendStatus
 	Done   int
 	Active bool // preparing or running: the script polls
+	// Which controls apply: a send handed to the daemon but not started
+	// yet ("" state, issue sending) may be paused and cancelled too.
+	CanPause, CanResume, CanCancel bool
 }
 
 // progressShow is a send's totals by state, rate, ETA and failures with
@@ -34,7 +37,13 @@ func (h *handler) progressShow(w http.ResponseWriter, r *http.Request) {
 		h.opsError(w, r, err)
 		return
 	}
-	p := progressPage{D: d, S: st, Done: st.Counts.Done(), Active: st.State == "preparing" || st.State == "running" || st.State == ""}
+	live := st.State != "done" && (st.State != "" || d.Issue.Status == tidings.IssueSending)
+	p := progressPage{D: d, S: st, Done: st.Counts.Done(),
+		Active:    live && !st.Held && st.State != "paused",
+		CanPause:  live && !st.Held,
+		CanResume: live && (st.Held || st.State == "paused"),
+		CanCancel: live,
+	}
 	h.render(w, r, http.StatusOK, "progress", view{Title: h.t(r, "progress.title"), List: d.List, IssueID: id, Data: p})
 }
 
@@ -64,7 +73,7 @@ func (h *handler) progressJSON(w http.ResponseWriter, r *http.Request) {
 		fs = append(fs, failure{f.Email, f.State, f.Attempts, reply})
 	}
 	writeJSON(w, http.StatusOK, map[string]any{
-		"state": st.State, "reason": st.Reason,
+		"state": st.State, "reason": st.Reason, "held": st.Held,
 		"total": st.Counts.Total, "sent": st.Counts.Sent, "failed": st.Counts.Failed, "skipped": st.Counts.Skipped,
 		"pending": st.Counts.Pending, "bounced": st.Counts.Bounced + st.Bounces, "complained": st.Counts.Complained,
 		"done": st.Counts.Done(), "percent": percent(st.Counts.Done(), st.Counts.Total),

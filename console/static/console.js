@@ -178,7 +178,7 @@
       setText("pg-eta", s.eta_seconds > 0 ? s.eta_seconds + "s" : "—");
       var bar = document.getElementById("pg-bar");
       if (bar) { bar.max = s.total || 1; bar.value = s.done; }
-      return s.state === "" || s.state === "preparing" || s.state === "running";
+      return !s.held && (s.state === "" || s.state === "preparing" || s.state === "running");
     });
   }
   var job = document.getElementById("job");
