@@ -444,3 +444,42 @@ func TestEveryPageRendersInBothLanguages(t *testing.T) {
 	b.signIn(adminEmail)
 	must(t, b.get("/admin/nothing-here"), 404, "unknown page")
 }
+
+// Export: a job whose page offers the file when done; the file streams
+// the list's readers.
+func TestSubscriberExportJob(t *testing.T) {
+	e := newEnv(t, envOpts{})
+	b := e.browser()
+	b.signIn(adminEmail)
+	a := must(t, b.post("/admin/lists/keji/subscribers/export", url.Values{"format": {"csv"}}), 303, "export")
+	job := a.header.Get("Location")
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		a = must(t, b.get(job+"/progress.json"), 200, "job json")
+		if strings.Contains(a.body, `"state":"done"`) || time.Now().After(deadline) {
+			break
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	if p := must(t, b.get(job), 200, "job page"); !strings.Contains(p.body, `href="`+job+`/download"`) {
+		t.Fatalf("no download link on a finished export:\n%s", p.body)
+	}
+	f := must(t, b.get(job+"/download"), 200, "download")
+	if !strings.HasPrefix(f.header.Get("Content-Type"), "text/csv") || !strings.Contains(f.header.Get("Content-Disposition"), "attachment") {
+		t.Errorf("download headers %v", f.header)
+	}
+	for _, want := range []string{"care@readers.example", "bio2@readers.example"} {
+		if !strings.Contains(f.body, want) {
+			t.Errorf("export lacks %s", want)
+		}
+	}
+	if strings.Contains(f.body, "b@readers.example\n") {
+		t.Error("export holds another list's reader")
+	}
+	// Another list's editor cannot read the job or its file.
+	o := e.browser()
+	o.signIn(otherEmail)
+	if a := o.get(job + "/download"); a.status != 403 && a.status != 404 {
+		t.Errorf("other editor downloads: %d", a.status)
+	}
+}
