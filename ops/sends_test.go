@@ -384,3 +384,16 @@ func TestStatusRateAndETA(t *testing.T) {
 		t.Errorf("idle: rate %v eta %v", st.Rate, st.ETA)
 	}
 }
+
+// TestSendNowNeedsABaseURL: without the public base URL mail would carry
+// no working links, so the daemon is not handed the issue.
+func TestSendNowNeedsABaseURL(t *testing.T) {
+	e := newBulletinEnv(t, nil)
+	e.s.deps.Links.Base = ""
+	if _, err := e.s.SendNow(e.ctx, e.editor, e.issue.ID); !errors.Is(err, ErrUnavailable) {
+		t.Errorf("err = %v, want ErrUnavailable", err)
+	}
+	if got := e.one(t, `SELECT status FROM issues WHERE id = ?`, e.issue.ID); got != "draft" {
+		t.Errorf("issue status %s, want draft", got)
+	}
+}
