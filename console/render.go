@@ -3,6 +3,7 @@ package console
 import (
 	"bytes"
 	"embed"
+	"encoding/json"
 	"fmt"
 	"html/template"
 	"io/fs"
@@ -36,20 +37,21 @@ func staticHandler() http.Handler {
 type views struct{ pages map[string]*template.Template }
 
 var funcs = template.FuncMap{
-	"num":      num,
-	"when":     when,
-	"whenZone": whenZone,
-	"join":     strings.Join,
-	"has":      func(s []string, v string) bool { return slices.Contains(s, v) },
-	"hasInt":   func(s []int, v int) bool { return slices.Contains(s, v) },
-	"itoa":     itoa,
-	"pct":      func(n, of int) int { return percent(n, of) },
-	"dur":      func(d time.Duration) string { return d.Round(time.Second).String() },
-	"add":      func(a, b int) int { return a + b },
-	"sub":      func(a, b int) int { return a - b },
-	"mul100":   func(f float64) float64 { return f * 100 },
-	"list":     func(s ...string) []string { return s },
-	"zone":     zone,
+	"num":       num,
+	"when":      when,
+	"whenZone":  whenZone,
+	"join":      strings.Join,
+	"has":       func(s []string, v string) bool { return slices.Contains(s, v) },
+	"hasInt":    func(s []int, v int) bool { return slices.Contains(s, v) },
+	"itoa":      itoa,
+	"pct":       func(n, of int) int { return percent(n, of) },
+	"dur":       func(d time.Duration) string { return d.Round(time.Second).String() },
+	"add":       func(a, b int) int { return a + b },
+	"sub":       func(a, b int) int { return a - b },
+	"mul100":    func(f float64) float64 { return f * 100 },
+	"list":      func(s ...string) []string { return s },
+	"zone":      zone,
+	"plainJSON": plainJSON,
 	"trackings": func() []string {
 		return []string{string(tidings.TrackOff), string(tidings.TrackAggregate), string(tidings.TrackIndividual)}
 	},
@@ -62,6 +64,22 @@ var funcs = template.FuncMap{
 		}
 		return m
 	},
+}
+
+// plainJSON shows a JSON detail as people write it: "<" and not "\u003c"
+// (the page escapes it as HTML anyway).
+func plainJSON(s string) string {
+	var v any
+	if err := json.Unmarshal([]byte(s), &v); err != nil {
+		return s
+	}
+	var b bytes.Buffer
+	enc := json.NewEncoder(&b)
+	enc.SetEscapeHTML(false)
+	if err := enc.Encode(v); err != nil {
+		return s
+	}
+	return strings.TrimSpace(b.String())
 }
 
 // zone resolves a schedule's zone name for display, UTC when unknown.
