@@ -272,24 +272,16 @@ func (s *Service) runJob(ctx context.Context, id int64, progress func() int, wor
 			s.log.Error("job result", "job", id, "err", err)
 		}
 	}()
-	g, _ := jobGroups.LoadOrStore(s, &sync.WaitGroup{})
-	g.(*sync.WaitGroup).Add(1)
+	s.jobs.Add(1)
 	go func() {
 		wg.Wait()
-		g.(*sync.WaitGroup).Done()
+		s.jobs.Done()
 	}()
 }
 
-// jobGroups holds, per Service, the jobs its process is running.
-var jobGroups sync.Map // *Service → *sync.WaitGroup
-
 // WaitJobs waits until the jobs this service started have finished (serve
 // at shutdown, tests).
-func (s *Service) WaitJobs() {
-	if g, ok := jobGroups.Load(s); ok {
-		g.(*sync.WaitGroup).Wait()
-	}
-}
+func (s *Service) WaitJobs() { s.jobs.Wait() }
 
 // RecoverJobs marks failed the jobs whose process stopped while running
 // them (no heartbeat for a minute). Job and the Start operations call it;

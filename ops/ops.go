@@ -123,6 +123,8 @@ type Service struct {
 	// one per process, shared by the console and the API.
 	acctOnce sync.Once
 	accts    *accounts
+	// jobs are the imports and exports this process is running.
+	jobs sync.WaitGroup
 }
 
 // New makes a Service; deps.DB is required.

@@ -189,6 +189,15 @@ func (a *App) runDaemon(ctx context.Context, o daemonOptions) error {
 	if err != nil {
 		return err
 	}
+	svc, err := a.ops(ctx)
+	if err != nil {
+		return err
+	}
+	// Imports and exports a dead process left running are marked failed,
+	// so the console does not show them running for ever.
+	if err := svc.RecoverJobs(ctx); err != nil {
+		log.Warn("recovering import and export jobs failed", "err", err)
+	}
 	eng, err := a.newEngine(ctx)
 	if err != nil {
 		return err
@@ -327,6 +336,15 @@ func (a *App) runDaemon(ctx context.Context, o daemonOptions) error {
 	}
 	if err := stopInbound(hctx); err != nil {
 		errs = append(errs, fmt.Errorf("serve: inbound shutdown: %w", err))
+	}
+	// Imports and exports started from the console finish before exit;
+	// one cut short is marked failed at the next start.
+	jobsDone := make(chan struct{})
+	go func() { svc.WaitJobs(); close(jobsDone) }()
+	select {
+	case <-jobsDone:
+	case <-hctx.Done():
+		errs = append(errs, fmt.Errorf("serve: an import or export was still running at shutdown; it is marked failed at the next start"))
 	}
 	if err := d.Checkpoint(hctx); err != nil {
 		log.Warn("checkpoint at shutdown failed", "err", err)
