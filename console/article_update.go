@@ -80,6 +80,25 @@ func (h *handler) issueRetag(w http.ResponseWriter, r *http.Request) {
 	back(w, r, "/admin/issues/"+itoa(id), "retagged")
 }
 
+// issueReady marks a draft ready: the list's recurring schedule sends it
+// at its next run.
+func (h *handler) issueReady(w http.ResponseWriter, r *http.Request) {
+	id, ok := h.pathID(w, r, "id")
+	if !ok {
+		return
+	}
+	if err := h.ops.MarkReady(r.Context(), actorOf(r), id); err != nil {
+		if errors.Is(err, ops.ErrInvalid) || errors.Is(err, ops.ErrConflict) {
+			code, _ := statusOf(err)
+			h.showIssue(w, r, id, code, "schedule", err)
+			return
+		}
+		h.opsError(w, r, err)
+		return
+	}
+	back(w, r, "/admin/issues/"+itoa(id)+"#schedule", "ready")
+}
+
 // audienceJSON is the issue's audience as the script shows it live.
 func (h *handler) audienceJSON(w http.ResponseWriter, r *http.Request) {
 	id, ok := h.pathID(w, r, "id")

@@ -145,8 +145,15 @@ func TestIssueFormsRefuseBadInput(t *testing.T) {
 	if ss, _ := e.svc.Schedules(bg, ops.CLI(), "keji"); len(ss) != 0 {
 		t.Fatalf("bad times stored %d schedules", len(ss))
 	}
+	a = must(t, b.post(base+"/ready", nil), 303, "mark ready")
+	if d, _ := e.svc.Issue(bg, ops.CLI(), is.ID); d.Issue.Status != tidings.IssueReady {
+		t.Fatalf("after mark ready: %s", d.Issue.Status)
+	}
+	if p := must(t, b.get(a.header.Get("Location")), 200, "issue page"); !strings.Contains(p.body, "Marked ready") || strings.Contains(p.body, base+"/ready") {
+		t.Error("a ready issue still offers the button, or no notice")
+	}
 	must(t, b.post(base+"/send", nil), 422, "send without confirmation")
-	if d, _ := e.svc.Issue(bg, ops.CLI(), is.ID); d.Issue.Status != tidings.IssueDraft {
+	if d, _ := e.svc.Issue(bg, ops.CLI(), is.ID); d.Issue.Status != tidings.IssueReady {
 		t.Fatalf("unconfirmed send changed the issue to %s", d.Issue.Status)
 	}
 	a = must(t, b.get(base+"/send"), 200, "confirmation page")

@@ -36,6 +36,7 @@ var routes = []route{
 	{"GET /admin/issues/{id}", (*handler).issueShow, signedInOnly},
 	{"POST /admin/issues/{id}/articles/{pos}", (*handler).articleUpdate, signedInOnly},
 	{"POST /admin/issues/{id}/retag", (*handler).issueRetag, signedInOnly},
+	{"POST /admin/issues/{id}/ready", (*handler).issueReady, signedInOnly},
 	{"GET /admin/issues/{id}/audience.json", (*handler).audienceJSON, signedInOnly},
 	{"GET /admin/issues/{id}/preview", (*handler).previewShow, signedInOnly},
 	{"GET /admin/issues/{id}/preview/frame", (*handler).previewFrame, signedInOnly},

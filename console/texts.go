@@ -169,6 +169,9 @@ var texts = map[string][2]string{
 	"schedule.zone":      {"In the list's time zone: %s", "按刊物时区：%s"},
 	"schedule.button":    {"Schedule", "安排发送"},
 	"schedule.at":        {"Scheduled for", "已安排于"},
+	"ready.hint":         {"Or leave it to the list's recurring schedule:", "或交给刊物的周期发送计划："},
+	"ready.button":       {"Mark ready for the recurring schedule", "标记为待发（按周期计划发送）"},
+	"done.ready":         {"Marked ready: the next run of the list's recurring schedule sends it.", "已标记为待发：刊物的周期计划下次执行时将发送本期。"},
 	"schedule.remove":    {"Remove", "取消"},
 
 	"send.title":           {"Send now", "立即发送"},
