@@ -106,8 +106,8 @@ func (s *Service) statusCounts(ctx context.Context, listID int64, into map[tidin
 }
 
 // lastSends are the list's most recent sends, newest first. Unsubscribed
-// counts the readers who left the list between the send's start and the
-// next send's (or now): those the issue may have lost.
+// is the report's figure: this issue's recipients who left between its
+// send and the list's next.
 func (s *Service) lastSends(ctx context.Context, listID int64, n int) ([]SendSummary, error) {
 	rows, err := s.d.R.QueryContext(ctx, `SELECT i.id, i.number, i.title, sn.state, sn.started_at, coalesce(sn.finished_at, 0)
 		FROM sends sn JOIN issues i ON i.id = sn.issue_id
@@ -132,7 +132,6 @@ func (s *Service) lastSends(ctx context.Context, listID int64, n int) ([]SendSum
 	if err := rows.Err(); err != nil {
 		return nil, fmt.Errorf("last sends: %w", err)
 	}
-	until := s.now()
 	for i := range out {
 		ss := &out[i]
 		st, err := mailer.ReadStatus(ctx, s.d, ss.IssueID, 0)
@@ -147,15 +146,13 @@ func (s *Service) lastSends(ctx context.Context, listID int64, n int) ([]SendSum
 			return nil, fmt.Errorf("bounces of issue %d: %w", ss.IssueID, err)
 		}
 		ss.Bounced = max(hard+soft, st.Bounced)
-		if err := s.d.R.QueryRowContext(ctx, `SELECT count(*) FROM subscriptions INDEXED BY subscriptions_by_status
-			WHERE list_id = ? AND status = 'unsubscribed' AND updated_at >= ? AND updated_at < ?`,
-			listID, db.Unix(ss.StartedAt), db.Unix(until)).Scan(&ss.Unsubscribed); err != nil {
-			return nil, fmt.Errorf("unsubscribed after issue %d: %w", ss.IssueID, err)
+		// The report's own figure, so the home page and the report agree.
+		if ss.Unsubscribed, err = report.Unsubscribed(ctx, s.d, ss.IssueID); err != nil {
+			return nil, err
 		}
 		if ss.ClickRate, err = report.ClickRate(ctx, s.d, ss.IssueID); err != nil {
 			return nil, err
 		}
-		until = ss.StartedAt
 	}
 	return out, nil
 }

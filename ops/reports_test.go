@@ -70,7 +70,7 @@ func TestReportOperations(t *testing.T) {
 	}
 }
 
-// The home page's click rate is the report's.
+// The home page's click rate and unsubscribe count are the report's.
 func TestHomeClickRateIsTheReports(t *testing.T) {
 	s := New(Deps{DB: reporttest.Fixture(t)})
 	ctx := context.Background()
@@ -79,10 +79,26 @@ func TestHomeClickRateIsTheReports(t *testing.T) {
 		t.Fatal(err)
 	}
 	got := map[int64]float64{}
+	unsubs := map[int64]int{}
 	for _, l := range home {
 		for _, ss := range l.LastSends {
 			got[ss.IssueID] = ss.ClickRate
+			unsubs[ss.IssueID] = ss.Unsubscribed
 		}
+	}
+	sawUnsub := false
+	for _, id := range []int64{1, 2} {
+		r, err := s.Report(ctx, CLI(), id)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if unsubs[id] != r.Unsubscribed {
+			t.Errorf("home: %d unsubscribed after issue %d, the report says %d", unsubs[id], id, r.Unsubscribed)
+		}
+		sawUnsub = sawUnsub || r.Unsubscribed > 0
+	}
+	if !sawUnsub {
+		t.Error("the fixture has no unsubscribe after an issue: the comparison proves nothing")
 	}
 	for _, id := range []int64{1, 2} {
 		r, err := s.Report(ctx, CLI(), id)
