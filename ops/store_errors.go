@@ -5,10 +5,13 @@ import (
 	"fmt"
 	"strings"
 
+	"github.com/tidings/tidings/issues"
+	"github.com/tidings/tidings/mailer"
+	"github.com/tidings/tidings/schedule"
 	"github.com/tidings/tidings/subscribers"
 )
 
-// storeError is an error of the subscribers store seen through ops: its
+// storeError is an error of a store seen through ops: its
 // message stays the store's own (the command line prints it as it always
 // has), while errors.Is matches the ops sentinel and errors.As finds the
 // FieldError naming the field, so the API can answer 422 with it.
@@ -19,6 +22,10 @@ type storeError struct {
 
 func (e *storeError) Error() string   { return e.msg }
 func (e *storeError) Unwrap() []error { return e.errs }
+
+// as wraps err so that it also matches kind (a sentinel or a *FieldError),
+// keeping err's message.
+func as(kind, err error) error { return &storeError{msg: err.Error(), errs: []error{kind, err}} }
 
 // mapStore maps a subscribers error to the ops sentinels. field names the
 // input an ErrInvalid concerns; fieldOf, when set, picks it from the
@@ -45,7 +52,7 @@ func mapStore(err error, field string, fieldOf func(msg string) string) error {
 	default:
 		return err
 	}
-	return &storeError{msg: err.Error(), errs: []error{kind, err}}
+	return as(kind, err)
 }
 
 // listField is the list setting a store message about a list is about.
@@ -120,4 +127,36 @@ func errorsIsWALBusy(err error) bool { return errors.Is(err, subscribers.ErrWALB
 func plainInvalid(field, format string, a ...any) error {
 	fe := &FieldError{Field: field, Problem: fmt.Sprintf(format, a...)}
 	return &storeError{msg: fe.Problem, errs: []error{fe}}
+}
+
+// storeErr maps the issue, schedule and mailer stores' sentinel errors
+// (and the subscriber store's, without guessing the field) to the ops
+// ones, keeping the message. field names the input an invalid value came
+// from.
+func storeErr(err error, field string) error {
+	if err == nil {
+		return nil
+	}
+	var pe *issues.ParseError
+	switch {
+	case errors.Is(err, ErrNotFound), errors.Is(err, ErrInvalid), errors.Is(err, ErrConflict), errors.Is(err, ErrForbidden):
+		return err
+	case errors.As(err, &pe):
+		problem := pe.Msg
+		if pe.Line > 0 {
+			problem = fmt.Sprintf("line %d: %s", pe.Line, pe.Msg)
+		}
+		return as(&FieldError{Field: field, Problem: problem}, err)
+	case errors.Is(err, issues.ErrNotFound), errors.Is(err, subscribers.ErrNotFound),
+		errors.Is(err, schedule.ErrNotFound), errors.Is(err, mailer.ErrNotFound):
+		return as(ErrNotFound, err)
+	case errors.Is(err, issues.ErrExists), errors.Is(err, issues.ErrStatus), errors.Is(err, schedule.ErrState),
+		errors.Is(err, subscribers.ErrExists), errors.Is(err, mailer.ErrAlreadySent):
+		return as(ErrConflict, err)
+	case errors.Is(err, issues.ErrUnknownTopic):
+		return as(&FieldError{Field: "topics", Problem: err.Error()}, err)
+	case errors.Is(err, schedule.ErrInvalid), errors.Is(err, schedule.ErrPast), errors.Is(err, subscribers.ErrInvalid):
+		return as(&FieldError{Field: field, Problem: err.Error()}, err)
+	}
+	return err
 }
