@@ -10,11 +10,11 @@ import (
 	"github.com/tidings/tidings/smtpsink"
 )
 
-// TestR4TuningRetryFailedAndProgress: the environment tuning reaches the
+// TestTuningRetryFailedAndProgress: the environment tuning reaches the
 // engine (attempts, bounce limit), --retry-failed re-sends a temporary
 // failure once the cause is gone, and without a terminal progress comes
 // as log lines on stderr.
-func TestR4TuningRetryFailedAndProgress(t *testing.T) {
+func TestTuningRetryFailedAndProgress(t *testing.T) {
 	var fixed atomic.Bool
 	env, sink := sendEnv(t, smtpsink.Options{OnRcpt: func(_, to string) error {
 		switch {
@@ -92,10 +92,10 @@ func r4Received(s *smtpsink.Server) map[string]int {
 	return m
 }
 
-// TestR4CtrlCStopsCleanlyAndResumes: a cancelled send (Ctrl-C) records
+// TestCtrlCStopsCleanlyAndResumes: a cancelled send (Ctrl-C) records
 // what went out, exits 1 with the resume hint, and the next run sends the
 // rest, each reader once.
-func TestR4CtrlCStopsCleanlyAndResumes(t *testing.T) {
+func TestCtrlCStopsCleanlyAndResumes(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	var n atomic.Int32

@@ -11,10 +11,10 @@ import (
 	"github.com/tidings/tidings/smtpsink"
 )
 
-// TestR4StatusShowsBouncesAndComplaints: `status ID` reports the bounces
+// TestStatusShowsBouncesAndComplaints: `status ID` reports the bounces
 // and complaints recorded for the issue (issue 7), counted per reader, in
 // both the text and the JSON output; another issue's rows do not count.
-func TestR4StatusShowsBouncesAndComplaints(t *testing.T) {
+func TestStatusShowsBouncesAndComplaints(t *testing.T) {
 	env, _ := sendEnv(t, smtpsink.Options{OnRcpt: func(_, to string) error {
 		if to == "biomed@example.com" {
 			return smtpsink.Reply(550, "5.1.1", "no such mailbox")

@@ -7,7 +7,7 @@ import (
 
 // A missing issue is named once, whichever command asked for it (preview
 // used to say "preview: issue 99: issue 99: not found").
-func TestR3IssueNotFoundMessages(t *testing.T) {
+func TestIssueNotFoundMessages(t *testing.T) {
 	env := issueEnv(t)
 	mustRunCLI(t, env, "sub", "add", "a@example.cn", "--topics", "all")
 	tests := []struct {
@@ -28,7 +28,7 @@ func TestR3IssueNotFoundMessages(t *testing.T) {
 }
 
 // A front matter error names the line to fix, and nothing is stored.
-func TestR3IssueImportFrontMatterLine(t *testing.T) {
+func TestIssueImportFrontMatterLine(t *testing.T) {
 	env := issueEnv(t)
 	p := writeTestFile(t, "fm.md", []byte("---\ntitle: T\nnumber: [9\ndate: 2024-07-01\n---\n\n## A\n\nx.\n"))
 	_, errs, code := runCLI(t, env, "", "issue", "import", p)

@@ -1,6 +1,6 @@
 package main
 
-// Review R7: serve's inbound flags reach the Processor, and bounces ls
+// serve's inbound flags reach the Processor, and bounces ls
 // filters by list.
 
 import (
@@ -21,7 +21,7 @@ import (
 	"github.com/tidings/tidings/smtpsink"
 )
 
-func TestR7InboundFlagsReachProcessor(t *testing.T) {
+func TestInboundFlagsReachProcessor(t *testing.T) {
 	env, verp := seedInboundList(t)
 	sink, err := smtpsink.Start(smtpsink.Options{})
 	if err != nil {
@@ -100,7 +100,7 @@ func TestR7InboundFlagsReachProcessor(t *testing.T) {
 	}
 }
 
-func TestR7BouncesLsByList(t *testing.T) {
+func TestBouncesLsByList(t *testing.T) {
 	env, _ := seedInboundList(t)
 	mustRunCLI(t, env, "list", "add", "other", "--name", "Other", "--from", "Other <news@other.example.org>", "--lang", "en")
 	mustRunCLI(t, env, "sub", "add", "reader@example.com", "--list", "other")
