@@ -392,6 +392,17 @@ func TestAdminPages(t *testing.T) {
 	if l, _ := e.svc.List(bg, ops.CLI(), "new"); l.Name != "新刊 2" || l.Lang != tidings.LangEN || l.Clicks != tidings.TrackOff {
 		t.Errorf("list after settings: %+v", l)
 	}
+	must(t, b.post("/admin/lists/beta/delete", url.Values{"force": {"yes"}}), 422, "delete unticked")
+	if a := must(t, b.post("/admin/lists/beta/delete", url.Values{"confirm": {"yes"}}), 409, "delete with readers"); !strings.Contains(a.body, `role="alert"`) {
+		t.Error("refused delete not explained")
+	}
+	ed := e.browser()
+	ed.signIn(editorEmail)
+	must(t, ed.post("/admin/lists/keji/delete", url.Values{"confirm": {"yes"}, "force": {"yes"}}), 403, "editor deletes")
+	must(t, b.post("/admin/lists/beta/delete", url.Values{"confirm": {"yes"}, "force": {"yes"}}), 303, "delete with force")
+	if _, err := e.svc.List(bg, ops.CLI(), "beta"); err == nil {
+		t.Error("list still there")
+	}
 	a = must(t, b.get("/admin/lists/keji/topics?keywords=宁波"), 200, "keyword try-out")
 	if !strings.Contains(a.body, `id="kw-hits"`) || !strings.Contains(a.body, "宁波：探索创新") {
 		t.Error("the keyword try-out shows no hit")

@@ -75,6 +75,7 @@ var routes = []route{
 	{"POST /admin/lists", (*handler).listAdd, signedInOnly},
 	{"GET /admin/lists/{list}/settings", (*handler).listEdit, signedInOnly},
 	{"POST /admin/lists/{list}/settings", (*handler).listUpdate, signedInOnly},
+	{"POST /admin/lists/{list}/delete", (*handler).listDelete, signedInOnly},
 	{"GET /admin/lists/{list}/bounces", (*handler).bounceList, signedInOnly},
 
 	{"GET /admin/schedules", (*handler).scheduleList, signedInOnly},
