@@ -351,10 +351,11 @@ CREATE TABLE track_links (
 
 -- The meaning of the bits of a topic set: bit `bit` of a token's topic set
 -- is topic topic_id. Snapshot of the list's topics (ordered by id, at most
--- 64) when the issue was rendered, so later topic changes do not shift it.
+-- 63, so a topic set is a non-negative INTEGER) when the issue was
+-- rendered, so later topic changes do not shift it.
 CREATE TABLE track_topics (
     issue_id INTEGER NOT NULL REFERENCES issues(id) ON DELETE CASCADE,
-    bit      INTEGER NOT NULL,   -- 0..63
+    bit      INTEGER NOT NULL,   -- 0..62
     topic_id INTEGER NOT NULL,   -- topics.id (no FK: the figure outlives a deleted topic)
     PRIMARY KEY (issue_id, bit)
 ) WITHOUT ROWID;

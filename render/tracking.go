@@ -87,8 +87,8 @@ func (e *Edition) prepareTracking(topics []tidings.Topic) error {
 	ts := slices.Clone(topics)
 	slices.SortFunc(ts, func(a, b tidings.Topic) int { return int(a.ID - b.ID) })
 	for i, tp := range ts {
-		if i == 64 {
-			break // a topic set names the first 64 topics; the rest count without one
+		if i == 63 {
+			break // a topic set names the first 63 topics (a non-negative SQLite integer); the rest count without one
 		}
 		t.topicBit[tp.Slug] = 1 << i
 		t.topicIDs = append(t.topicIDs, tp.ID)

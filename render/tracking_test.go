@@ -344,3 +344,30 @@ func BenchmarkWriteMessageTracked(b *testing.B) {
 		})
 	}
 }
+
+// A list with more topics than a topic set has bits: the first 63 (by
+// id) are named, the set stays a non-negative SQLite integer.
+func TestTrackingManyTopics(t *testing.T) {
+	var topics []tidings.Topic
+	for i := range 70 {
+		topics = append(topics, tidings.Topic{ID: int64(100 + i), Slug: fmt.Sprintf("t%02d", i), Name: fmt.Sprintf("T%d", i)})
+	}
+	e, err := trackedRenderer().Prepare(enList(), topics, trackedIssue())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if p := e.TrackPlan(); len(p.Topics) != 63 || p.Topics[0] != 100 || p.Topics[62] != 162 {
+		t.Fatalf("plan names %d topics", len(p.Topics))
+	}
+	for _, rc := range []tidings.Recipient{everyone, {SubscriberID: 5, Email: "x@example.com", Topics: []string{"t62", "t69"}}} {
+		tx, _ := e.Text(rc)
+		m := regexp.MustCompile(`/c/([A-Za-z0-9_-]+)`).FindSubmatch(tx)
+		ref, err := trackSigner.Verify(string(m[1]), track.Click)
+		if err != nil || int64(ref.TopicSet) < 0 {
+			t.Errorf("%v: topic set %x %v", rc.Topics, ref.TopicSet, err)
+		}
+		if !rc.AllTopics && ref.TopicSet != 1<<62 {
+			t.Errorf("t62+t69: set %x, want bit 62 only", ref.TopicSet)
+		}
+	}
+}
