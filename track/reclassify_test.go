@@ -113,3 +113,36 @@ func TestSettleOnce(t *testing.T) {
 		t.Errorf("counts %v", got)
 	}
 }
+
+// One token replayed far more often than a person clicks is held no
+// longer than any other event and counted in full, without re-classifying
+// the whole flood at every arrival.
+func TestReplayedTokenFlood(t *testing.T) {
+	f := newFixture(t, "aggregate", "off")
+	mux := newMux(f.tr)
+	path := "/c/" + f.signer.Sign(f.ref(Click, 1, 1, 9, 0))
+	f.clk.Set(sentAt.Add(time.Hour))
+	for range 5000 {
+		if rec := serve(mux, "GET", path); rec.Code != 302 {
+			t.Fatalf("%d", rec.Code)
+		}
+	}
+	start := time.Now()
+	f.clk.Set(sentAt.Add(2 * time.Hour))
+	if err := f.tr.Sync(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	if d := time.Since(start); d > 5*time.Second {
+		t.Errorf("settling 5000 events of one message took %v", d)
+	}
+	total := 0
+	for _, n := range f.counts(t) {
+		total += n
+	}
+	if total != 5000 || f.tr.Pending() != 0 {
+		t.Errorf("counted %d, pending %d", total, f.tr.Pending())
+	}
+	if n := f.counts(t)["click 1/1 machine burst"]; n != 5000-maxGroup {
+		t.Errorf("%d machine clicks past the first %d of one message, want %d", n, maxGroup, 5000-maxGroup)
+	}
+}

@@ -68,9 +68,10 @@ type Tracker struct {
 	dropped atomic.Int64
 	issues  issueCache
 
-	mu      sync.Mutex // guards pending
-	pending map[msgKey]*group
-	npend   int
+	mu       sync.Mutex // guards pending, npend and overflow
+	pending  map[msgKey]*group
+	npend    int
+	overflow []*Event // decided at once: their message already held maxGroup events
 
 	wmu sync.Mutex // one writer at a time
 }
@@ -259,6 +260,12 @@ func (t *Tracker) drain() {
 	}
 }
 
+// maxGroup bounds the events held for one message: a person clicks a
+// few links; a token replayed thousands of times must not make every
+// arrival re-classify thousands of events. Events past it are a machine's
+// (reason burst) and are written at the next flush.
+const maxGroup = 64
+
 // add holds ev with its message's other events and re-classifies them
 // all: a honeypot or a burst may change the verdict of earlier ones.
 func (t *Tracker) add(ev *Event) {
@@ -270,8 +277,13 @@ func (t *Tracker) add(ev *Event) {
 		g = &group{}
 		t.pending[k] = g
 	}
-	g.events = append(g.events, ev)
 	t.npend++
+	if len(g.events) >= maxGroup {
+		ev.Verdict = Verdict{Machine: true, Reason: "burst"}
+		t.overflow = append(t.overflow, ev)
+		return
+	}
+	g.events = append(g.events, ev)
 	for _, e := range g.events {
 		e.Verdict = t.cls.Classify(e, g.events)
 	}
@@ -286,7 +298,8 @@ func (t *Tracker) take(now time.Time, all bool) []*Event {
 	if t.npend > t.cfg.MaxPending {
 		all = true
 	}
-	var out []*Event
+	out := t.overflow
+	t.overflow = nil
 	for k, g := range t.pending {
 		keep := g.events[:0]
 		for _, e := range g.events {
