@@ -170,6 +170,7 @@ func TestLitestreamRestoreResumesSend(t *testing.T) {
 	// holder's runs out, and resumes the send.
 	srv2 := startServe(t, bin, append([]string{"--db", restored}, args...)...)
 	srv2.waitFor(t, "the restored send finishes", 60*time.Second, func() bool { return dbIssueStatus(t, restored, issue) == "sent" })
+	finished := time.Since(killedAt)
 	if code := srv2.stop(t); code != 0 {
 		t.Errorf("restored serve exit %d; log:\n%s", code, srv2.stderr.String())
 	}
@@ -194,8 +195,8 @@ func TestLitestreamRestoreResumesSend(t *testing.T) {
 		t.Errorf("%d duplicates; the bound is %d (%.0f msg/s × %v + %d in flight)", dups, bound, maxRate, lsMonitor+lsSync+lsSlack, lsConcurrency)
 	}
 	lag := time.Duration(float64(len(unknown)) / rate * float64(time.Second))
-	t.Logf("killed after %d messages at %.0f msg/s; the replica knew %d sent, %d not (≈ %v of sending); %d duplicates (bound %d)",
-		sent, rate, len(inReplica), len(unknown), lag.Round(10*time.Millisecond), dups, bound)
+	t.Logf("killed after %d messages at %.0f msg/s; the replica knew %d sent, %d not (≈ %v of sending); %d duplicates (bound %d); done %v after the kill",
+		sent, rate, len(inReplica), len(unknown), lag.Round(10*time.Millisecond), dups, bound, finished.Round(100*time.Millisecond))
 }
 
 // sentIn opens a database file and returns the readers whose copy of the
