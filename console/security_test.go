@@ -1,6 +1,7 @@
 package console_test
 
 import (
+	"errors"
 	"fmt"
 	"net/http"
 	"net/url"
@@ -322,5 +323,27 @@ func TestEveryRouteRefusesCrossSitePostAndGetChangesNothing(t *testing.T) {
 	}
 	if d, _ := e.svc.Issue(bg, ops.CLI(), is.ID); d.Issue.Status != "draft" {
 		t.Errorf("issue status %s after the walk", d.Issue.Status)
+	}
+}
+
+// A reverse proxy's origin named in TrustedOrigins may post; others not.
+func TestTrustedOriginMayPost(t *testing.T) {
+	e := newEnv(t, envOpts{trusted: []string{"https://admin.example.org"}})
+	b := e.browser()
+	b.signIn(editorEmail)
+	if a := b.post("/admin/lang", url.Values{"lang": {"zh"}}, "Sec-Fetch-Site", "cross-site", "Origin", "https://admin.example.org"); a.status != http.StatusSeeOther {
+		t.Errorf("trusted origin: %d", a.status)
+	}
+	if a := b.post("/admin/lang", url.Values{"lang": {"zh"}}, "Sec-Fetch-Site", "cross-site", "Origin", "https://other.example.org"); a.status != http.StatusForbidden {
+		t.Errorf("untrusted origin: %d", a.status)
+	}
+}
+
+func TestNewRefusesBadConfig(t *testing.T) {
+	if _, err := console.New(console.Config{}); !errors.Is(err, console.ErrConfig) {
+		t.Errorf("no Ops: %v", err)
+	}
+	if _, err := console.New(console.Config{Ops: ops.New(ops.Deps{}), TrustedOrigins: []string{"admin.example.org/path"}}); !errors.Is(err, console.ErrConfig) {
+		t.Errorf("bad trusted origin: %v", err)
 	}
 }
