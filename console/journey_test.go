@@ -115,7 +115,10 @@ func (tb *tab) check(page string) {
 		!(el.labels && el.labels.length) && !el.getAttribute('aria-label')).map(el => el.name || el.id)`); len(unl) > 0 {
 		tb.t.Errorf("%s: controls without a label: %v", page, unl)
 	}
-	if *noShots || tb.shots[page] {
+	if low := evalJS[[]string](tb, contrastJS); len(low) > 0 {
+		tb.t.Errorf("%s (%s): text below WCAG AA contrast: %v", page, tb.name, low)
+	}
+		if *noShots || tb.shots[page] {
 		return
 	}
 	tb.shots[page] = true
@@ -131,6 +134,29 @@ func (tb *tab) check(page string) {
 		tb.t.Fatal(err)
 	}
 }
+
+// contrastJS lists visible text whose contrast with its background is
+// below WCAG AA (4.5:1, or 3:1 for large text). The background is the
+// nearest ancestor's opaque colour; disabled controls are exempt.
+const contrastJS = `(() => {
+	const rgb = s => (s.match(/[\d.]+/g) || []).map(Number);
+	const lum = c => { const v = c.slice(0, 3).map(x => { x /= 255; return x <= 0.03928 ? x / 12.92 : Math.pow((x + 0.055) / 1.055, 2.4) }); return 0.2126 * v[0] + 0.7152 * v[1] + 0.0722 * v[2] };
+	const bg = el => { for (; el; el = el.parentElement) { const c = rgb(getComputedStyle(el).backgroundColor); if (c.length === 3 || (c.length === 4 && c[3] > 0.9)) return c } return [255, 255, 255] };
+	const out = [];
+	for (const el of document.querySelectorAll('body *')) {
+		if (el.closest('[disabled], .sr, iframe, .skip')) continue;
+		const own = Array.from(el.childNodes).some(n => n.nodeType === 3 && n.textContent.trim());
+		if (!own) continue;
+		const r = el.getBoundingClientRect(); if (!r.width || !r.height) continue;
+		const cs = getComputedStyle(el);
+		const a = lum(rgb(cs.color)), b = lum(bg(el));
+		const ratio = (Math.max(a, b) + 0.05) / (Math.min(a, b) + 0.05);
+		const size = parseFloat(cs.fontSize), bold = parseInt(cs.fontWeight) >= 700;
+		const need = (size >= 24 || (bold && size >= 18.66)) ? 3 : 4.5;
+		if (ratio < need) out.push(el.tagName.toLowerCase() + '.' + el.className + ' "' + el.textContent.trim().slice(0, 20) + '" ' + ratio.toFixed(2));
+	}
+	return out.slice(0, 10);
+})()`
 
 func TestEditorJourneyDesk(t *testing.T)  { editorJourney(t, "desk", 1280, 800) }
 func TestEditorJourneyPhone(t *testing.T) { editorJourney(t, "phone", 390, 844) }
