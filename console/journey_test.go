@@ -118,7 +118,7 @@ func (tb *tab) check(page string) {
 	if low := evalJS[[]string](tb, contrastJS); len(low) > 0 {
 		tb.t.Errorf("%s (%s): text below WCAG AA contrast: %v", page, tb.name, low)
 	}
-		if *noShots || tb.shots[page] {
+	if *noShots || tb.shots[page] {
 		return
 	}
 	tb.shots[page] = true
