@@ -286,7 +286,10 @@ func newSubShowCmd(a *App) *cobra.Command {
 				t.row(ss.ListSlug, string(ss.Status), subscribers.ChoiceOf(ss).String(),
 					ss.CreatedAt.Local().Format("2006-01-02 15:04"), ss.UpdatedAt.Local().Format("2006-01-02 15:04"))
 			}
-			return t.flush()
+			if err := t.flush(); err != nil {
+				return err
+			}
+			return a.printActivity(ctx, p.ID)
 		},
 	}
 	jsonFlag(c, &asJSON)

@@ -87,3 +87,18 @@ func (a *App) activity(ctx context.Context, subscriberID int64) ([]track.Activit
 	}
 	return track.PersonActivity(ctx, d, subscriberID)
 }
+
+// printActivity adds a person's tracked human events to sub show's text
+// output (nothing when no list tracks them individually).
+func (a *App) printActivity(ctx context.Context, subscriberID int64) error {
+	act, err := a.activity(ctx, subscriberID)
+	if err != nil || len(act) == 0 {
+		return err
+	}
+	fmt.Fprintf(a.Stdout, "\nactivity (human clicks and opens, newest first):\n")
+	t := newTable(a.Stdout, "ISSUE", "KIND", "URL", "AT")
+	for _, e := range act {
+		t.row(fmt.Sprint(e.Issue), e.Kind, e.URL, e.At.Local().Format("2006-01-02 15:04"))
+	}
+	return t.flush()
+}

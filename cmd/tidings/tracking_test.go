@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"encoding/json"
+	"strings"
 	"testing"
 
 	"github.com/tidings/tidings/db"
@@ -76,5 +77,9 @@ func TestSubShowActivity(t *testing.T) {
 	}
 	if len(out.Activity) != 1 || out.Activity[0]["url"] != "https://example.com/a" || out.Activity[0]["kind"] != "click" || out.Activity[0]["issue"] != float64(1) {
 		t.Errorf("activity %v: want the one human click", out.Activity)
+	}
+	text := mustRunCLI(t, env, "sub", "show", "ada@example.com")
+	if !strings.Contains(text, "activity (human clicks and opens") || !strings.Contains(text, "https://example.com/a") || strings.Count(text, "click") != 2 {
+		t.Errorf("sub show text lacks the activity:\n%s", text)
 	}
 }
