@@ -128,3 +128,26 @@ func TestFullBufferDrops(t *testing.T) {
 		t.Errorf("dropped %d pending %d, want 3 and 2", tr.Dropped(), tr.Pending())
 	}
 }
+
+// A write that fails (the database gone for a moment) keeps the settled
+// events for the next flush instead of losing them.
+func TestFailedWriteKeepsEvents(t *testing.T) {
+	f := newFixture(t, "aggregate", "off")
+	f.do(t, sentAt.Add(time.Hour), "GET", f.url(f.ref(Click, 1, 1, 1, 0)), uaFirefox)
+	ctx := context.Background()
+	f.clk.Set(sentAt.Add(2 * time.Hour))
+	cctx, cancel := context.WithCancel(ctx)
+	cancel() // the write's transaction cannot begin
+	if err := f.tr.Sync(cctx); err == nil {
+		t.Fatal("write with a cancelled context succeeded")
+	}
+	if f.tr.Pending() != 1 {
+		t.Fatalf("pending %d after a failed write, want 1", f.tr.Pending())
+	}
+	if err := f.tr.Sync(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if got := f.counts(t); !equalCounts(got, map[string]int{"click 1/1 human ": 1}) {
+		t.Errorf("counts %v", got)
+	}
+}

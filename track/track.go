@@ -325,7 +325,29 @@ func (t *Tracker) take(now time.Time, all bool) []*Event {
 // clock's now, and writes them in one transaction.
 func (t *Tracker) Sync(ctx context.Context) error {
 	t.drain()
-	return t.write(ctx, t.take(t.now(), false))
+	evs := t.take(t.now(), false)
+	if err := t.write(ctx, evs); err != nil {
+		t.requeue(evs)
+		return err
+	}
+	return nil
+}
+
+// requeue keeps settled events whose write failed for the next flush, as
+// long as the held events stay within MaxPending; the rest are dropped.
+func (t *Tracker) requeue(evs []*Event) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	room := max(t.cfg.MaxPending-t.npend, 0)
+	keep := evs[:min(len(evs), room)]
+	t.overflow = append(t.overflow, keep...)
+	t.npend += len(keep)
+	if lost := len(evs) - len(keep); lost > 0 {
+		t.dropped.Add(int64(lost))
+		for range lost {
+			t.cfg.Metrics.drop()
+		}
+	}
 }
 
 // Close settles and writes every event held, whatever its age.
