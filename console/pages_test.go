@@ -141,6 +141,9 @@ func TestIssueFormsRefuseBadInput(t *testing.T) {
 		if a.status != 422 || !strings.Contains(a.body, `id="schedule"`) {
 			t.Errorf("schedule at %q: %d", at, a.status)
 		}
+		if at == "2020-01-01T08:00" && !strings.Contains(a.body, "Send time: ") {
+			t.Errorf("a time in the past: the message does not name the field")
+		}
 	}
 	if ss, _ := e.svc.Schedules(bg, ops.CLI(), "keji"); len(ss) != 0 {
 		t.Fatalf("bad times stored %d schedules", len(ss))

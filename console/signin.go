@@ -86,7 +86,17 @@ func (h *handler) formError(r *http.Request, err error) string {
 	}
 	var oe *ops.FieldError
 	if errors.As(err, &oe) {
-		return oe.Field + ": " + oe.Problem
+		// ops words its problems in English; the field at least is named
+		// in the page's language.
+		return h.t(r, "field.invalid", h.fieldName(r, oe.Field)) + oe.Problem
 	}
 	return err.Error()
+}
+
+// fieldName is an input's name as the page calls it.
+func (h *handler) fieldName(r *http.Request, field string) string {
+	if c := catalogs[h.language(r)]; c.has("field." + field) {
+		return c.text("field." + field)
+	}
+	return field
 }
