@@ -146,3 +146,39 @@ func TestReplayedTokenFlood(t *testing.T) {
 		t.Errorf("%d machine clicks past the first %d of one message, want %d", n, maxGroup, 5000-maxGroup)
 	}
 }
+
+// Past MaxPending the oldest events settle early and the newest stay
+// held; nothing is lost.
+func TestCapacitySettlesOldestFirst(t *testing.T) {
+	f := newFixture(t, "aggregate", "off")
+	tr, err := New(Config{DB: f.d, Signer: f.signer, Now: f.clk.Now, MaxPending: 8})
+	if err != nil {
+		t.Fatal(err)
+	}
+	mux := newMux(tr)
+	for i := range 12 {
+		f.clk.Set(sentAt.Add(time.Hour + time.Duration(i)*time.Second))
+		if rec := serve(mux, "GET", "/c/"+f.signer.Sign(f.ref(Click, 1, 1, uint32(100+i), 0))); rec.Code != 302 {
+			t.Fatal(rec.Code)
+		}
+	}
+	ctx := context.Background()
+	if err := tr.Sync(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if n := tr.Pending(); n != 6 {
+		t.Errorf("%d held after settling past capacity, want 6 (3/4 of 8)", n)
+	}
+	var at int64
+	f.d.R.QueryRow(`SELECT SUM(n) FROM track_counts`).Scan(&at)
+	if at != 6 {
+		t.Errorf("%d counted early, want the 6 oldest", at)
+	}
+	if err := tr.Close(ctx); err != nil {
+		t.Fatal(err)
+	}
+	f.d.R.QueryRow(`SELECT SUM(n) FROM track_counts`).Scan(&at)
+	if at != 12 {
+		t.Errorf("%d counted in all, want 12", at)
+	}
+}

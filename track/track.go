@@ -24,6 +24,7 @@ import (
 	"net"
 	"net/http"
 	"net/netip"
+	"slices"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -295,30 +296,52 @@ func (t *Tracker) take(now time.Time, all bool) []*Event {
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	cut := now.Add(-t.cfg.Hold)
-	if t.npend > t.cfg.MaxPending {
-		all = true
+	if t.npend > t.cfg.MaxPending && !all {
+		cut = t.capacityCut(cut)
 	}
 	out := t.overflow
 	t.overflow = nil
 	for k, g := range t.pending {
-		keep := g.events[:0]
+		var keep []*Event
 		for _, e := range g.events {
 			if all || !e.At.After(cut) {
+				// decided against the whole group, before it is trimmed
 				e.Verdict = t.cls.Classify(e, g.events)
 				out = append(out, e)
 			} else {
 				keep = append(keep, e)
 			}
 		}
-		// classify against the whole group before trimming it
 		if len(keep) == 0 {
 			delete(t.pending, k)
 		} else {
-			g.events = append([]*Event(nil), keep...)
+			g.events = keep
 		}
 	}
 	t.npend -= len(out)
 	return out
+}
+
+// capacityCut is the settling cut when more than MaxPending events are
+// held: late enough that the oldest settle early and a quarter of the
+// room is free again, so memory stays bounded and the newest messages
+// keep their re-classification.
+func (t *Tracker) capacityCut(cut time.Time) time.Time {
+	ats := make([]time.Time, 0, t.npend)
+	for _, g := range t.pending {
+		for _, e := range g.events {
+			ats = append(ats, e.At)
+		}
+	}
+	slices.SortFunc(ats, func(a, b time.Time) int { return a.Compare(b) })
+	excess := len(ats) - t.cfg.MaxPending*3/4
+	if excess <= 0 {
+		return cut
+	}
+	if c := ats[excess-1]; c.After(cut) {
+		return c
+	}
+	return cut
 }
 
 // Sync moves buffered events in, settles those held past Hold at the
