@@ -5,7 +5,9 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"log/slog"
+	"os"
 	"strings"
 	"sync"
 	"testing"
@@ -281,4 +283,58 @@ func TestOneOffSignsWithTheListKey(t *testing.T) {
 			t.Errorf("message %d: want %s: %v", i, sel, err)
 		}
 	}
+}
+
+// Leases left by a killed process of this machine do not stop an
+// operator's command from taking the send over; leases of a process
+// elsewhere (alive as far as this machine can tell) do, until they expire.
+func TestAdoptionIgnoresDeadHolders(t *testing.T) {
+	for _, c := range []struct {
+		name, owner string
+		adopted     bool
+	}{
+		{"killed process here", deadOwner(t), true},
+		{"process on another machine", "elsewhere.example.org/42/abcd", false},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			f := newFixture(t, 8)
+			sinkA, sinkB := startSink(t, smtpsink.Options{}), startSink(t, smtpsink.Options{})
+			// A's send is recorded, then A "dies" holding leases on every row.
+			engA := f.engine(fastConfig(sinkRelay(t, sinkA)))
+			camp, _ := f.Campaign(context.Background(), f.issueID)
+			if err := engA.prepare(context.Background(), camp, engA.settingsFor(camp), SendOptions{}); err != nil {
+				t.Fatal(err)
+			}
+			if _, err := f.d.W.Exec(`UPDATE deliveries SET lease_owner = ?, lease_until = ? WHERE issue_id = ?`,
+				c.owner, time.Now().Add(time.Hour).Unix(), f.issueID); err != nil {
+				t.Fatal(err)
+			}
+			cfgB := fastConfig(sinkRelay(t, sinkB))
+			cfgB.LeaseTTL = time.Second
+			_, err := f.engine(cfgB).Send(testCtx(t), f.issueID, SendOptions{AdoptSettings: true})
+			if c.adopted {
+				if err != nil || sinkB.Count() != len(f.deliverable()) || sinkA.Count() != 0 {
+					t.Errorf("adoption over a dead holder: %v; A %d, B %d", err, sinkA.Count(), sinkB.Count())
+				}
+				return
+			}
+			var se *SettingsError
+			if !errors.As(err, &se) || se.Holder != c.owner || sinkB.Count() != 0 {
+				t.Errorf("adoption over a live holder: %v; B sent %d", err, sinkB.Count())
+			}
+		})
+	}
+}
+
+// deadOwner is a lease owner name of this machine whose process is gone.
+func deadOwner(t *testing.T) string {
+	t.Helper()
+	h, _ := os.Hostname()
+	for pid := 4_000_000; pid > 3_000_000; pid-- {
+		if !processAlive(pid) {
+			return fmt.Sprintf("%s/%d/dead", h, pid)
+		}
+	}
+	t.Skip("no free pid found")
+	return ""
 }

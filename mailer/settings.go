@@ -187,12 +187,9 @@ func checkSettings(ctx context.Context, tx *sql.Tx, issueID int64, ours Settings
 		if err := json.Unmarshal([]byte(recJSON), &old); err != nil {
 			return false, old, fmt.Errorf("send settings of issue %d: %w", issueID, err)
 		}
-		var holder string
-		err := tx.QueryRowContext(ctx, `SELECT lease_owner FROM deliveries INDEXED BY deliveries_by_state
-			WHERE issue_id = ? AND state IN ('pending', 'sending') AND lease_until >= ? AND lease_owner NOT IN ('', ?) LIMIT 1`,
-			issueID, now, owner).Scan(&holder)
-		if err != nil && !errors.Is(err, sql.ErrNoRows) {
-			return false, old, fmt.Errorf("send settings of issue %d: %w", issueID, err)
+		holder, err := liveHolder(ctx, tx, issueID, owner, now)
+		if err != nil {
+			return false, old, err
 		}
 		if holder != "" || !adopt {
 			return false, old, &SettingsError{IssueID: issueID, Recorded: old, Ours: ours, Holder: holder}
@@ -203,6 +200,29 @@ func checkSettings(ctx context.Context, tx *sql.Tx, issueID int64, ours Settings
 		return false, old, fmt.Errorf("record send settings of issue %d: %w", issueID, err)
 	}
 	return recFP != "", old, nil
+}
+
+// liveHolder is another process that holds an unexpired lease on a row
+// of the send, "" when none does. A process of this machine that is gone
+// (killed) holds nothing: its leases are freed when the send resumes.
+func liveHolder(ctx context.Context, tx *sql.Tx, issueID int64, owner string, now int64) (string, error) {
+	rows, err := tx.QueryContext(ctx, `SELECT DISTINCT lease_owner FROM deliveries INDEXED BY deliveries_by_state
+		WHERE issue_id = ? AND state IN ('pending', 'sending') AND lease_until >= ? AND lease_owner NOT IN ('', ?)`,
+		issueID, now, owner)
+	if err != nil {
+		return "", fmt.Errorf("send settings of issue %d: %w", issueID, err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var o string
+		if err := rows.Scan(&o); err != nil {
+			return "", fmt.Errorf("send settings of issue %d: %w", issueID, err)
+		}
+		if !ownerDead(o) {
+			return o, nil
+		}
+	}
+	return "", rows.Err()
 }
 
 // ReadSettings returns the settings recorded for an issue's send (zero
