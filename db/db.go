@@ -265,6 +265,17 @@ func (d *DB) Checkpoint(ctx context.Context) error {
 	return nil
 }
 
+// CheckpointPassive folds what it can of the WAL into the main file
+// without waiting for readers: serve's tidy-up at shutdown. A reader that
+// never lets go (a replication tool such as Litestream keeps a read open)
+// would otherwise hold a truncating checkpoint for the whole busy timeout.
+func (d *DB) CheckpointPassive(ctx context.Context) error {
+	if _, err := d.W.ExecContext(ctx, "PRAGMA wal_checkpoint(PASSIVE)"); err != nil {
+		return fmt.Errorf("checkpoint: %w", err)
+	}
+	return nil
+}
+
 // Unix is the storage form of a time: seconds since the epoch, UTC.
 func Unix(t time.Time) int64 { return t.Unix() }
 

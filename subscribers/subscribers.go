@@ -438,7 +438,7 @@ func (s *Store) truncateWAL(ctx context.Context, what string) error {
 		return fmt.Errorf("%s deleted, but checkpoint: %w", what, err)
 	}
 	if busy != 0 {
-		return fmt.Errorf("%s deleted, but another process (the daemon?) is reading the database, so old pages stay in the write-ahead log until it stops or the next checkpoint: %w", what, ErrWALBusy)
+		return fmt.Errorf("%s deleted, but another process (the daemon, or a replication tool such as Litestream) is reading the database, so old pages stay in the write-ahead log until it stops or the next checkpoint: %w", what, ErrWALBusy)
 	}
 	return nil
 }

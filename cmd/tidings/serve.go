@@ -346,7 +346,7 @@ func (a *App) runDaemon(ctx context.Context, o daemonOptions) error {
 	case <-hctx.Done():
 		errs = append(errs, fmt.Errorf("serve: an import or export was still running at shutdown; it is marked failed at the next start"))
 	}
-	if err := d.Checkpoint(hctx); err != nil {
+	if err := d.CheckpointPassive(hctx); err != nil {
 		log.Warn("checkpoint at shutdown failed", "err", err)
 	}
 	if len(errs) > 0 {
