@@ -3,6 +3,7 @@ package console
 import (
 	"errors"
 	"net/http"
+	"strings"
 
 	"github.com/tidings/tidings"
 	"github.com/tidings/tidings/console/form"
@@ -14,6 +15,7 @@ type importPage struct {
 	Replace bool
 	Error   string // translated or the importer's message
 	Line    int    // the line the importer points at, 0 for none
+	Text    string // that line of the file, to show beside the message
 }
 
 func (h *handler) issueImportShow(w http.ResponseWriter, r *http.Request) {
@@ -53,6 +55,9 @@ func (h *handler) issueImportSubmit(w http.ResponseWriter, r *http.Request) {
 	case errors.As(err, &pe):
 		data.Line = pe.Line
 		data.Error = pe.Msg
+		if lines := strings.Split(string(f.Source), "\n"); pe.Line > 0 && pe.Line <= len(lines) {
+			data.Text = strings.TrimRight(lines[pe.Line-1], "\r")
+		}
 	case errors.Is(err, form.ErrBad):
 	default:
 		var code int

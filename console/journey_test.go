@@ -205,6 +205,17 @@ func editorJourney(t *testing.T, width string, w, h int64) {
 		chromedp.WaitVisible(chromedp.CSS("#file")),
 	)
 	tb.check("import")
+	// A mistake first: the message names the line and shows it.
+	evalJS[bool](tb, "(document.getElementById('source').value = '# 测试\\n\\n2024年第1期\\n\\n## 第一篇 {foo=bar}\\n\\n正文\\n', true)")
+	tb.run("paste a broken issue",
+		chromedp.Click(chromedp.CSS(`form[enctype="multipart/form-data"] button.primary`)),
+		chromedp.WaitVisible(chromedp.CSS("#import-error")),
+	)
+	if got := tb.text("#import-error"); !strings.Contains(got, "第 5 行") || !strings.Contains(got, "## 第一篇 {foo=bar}") {
+		t.Errorf("import error %q", got)
+	}
+	tb.check("import-error")
+	evalJS[bool](tb, `(document.getElementById('source').value = '', true)`)
 	tb.run("upload the bulletin",
 		chromedp.SetUploadFiles(chromedp.CSS("#file"), []string{abs}),
 		chromedp.Click(chromedp.CSS(`form[enctype="multipart/form-data"] button.primary`)),

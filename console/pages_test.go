@@ -39,6 +39,9 @@ func TestImportPastedIssueAndParseErrors(t *testing.T) {
 	if !strings.Contains(a.body, "第一篇 {foo=bar}") {
 		t.Error("the pasted text is lost")
 	}
+	if !strings.Contains(a.body, `<pre class="badline">## 第一篇 {foo=bar}</pre>`) {
+		t.Error("the bad line is not shown beside the message")
+	}
 	must(t, b.post("/admin/lists/keji/import", url.Values{"source": {"  \n"}}), 422, "empty import")
 	if is, _ := e.svc.Issues(bg, ops.CLI(), "keji"); len(is) != 0 {
 		t.Fatalf("a failed import stored %d issues", len(is))
