@@ -18,7 +18,7 @@ import (
 type SubscriberEvent struct {
 	At     time.Time
 	ListID int64
-	Kind   string // subscribed, pending, confirmed, unsubscribed, bounced, blocked (status changes), topics, delivery, bounce
+	Kind   string // subscribed, pending, confirmed, unsubscribed, bounced, blocked (status changes), topics, delivery, bounce, click, open (tracked, individual mode)
 	Detail string // status change: the status before; topics: the new choice; delivery: its state; bounce: kind, code, diagnostic
 	Issue  int64  // delivery and bounce: the issue's number on the list (0: none)
 }
@@ -83,6 +83,17 @@ func (s *Service) Subscriber(ctx context.Context, a tidings.Actor, email string)
 				var kind, code, diag string
 				err := r.Scan(&at, &e.ListID, &kind, &code, &diag, &e.Issue)
 				e.At, e.Detail = db.Time(at), strings.Join(strings.Fields(kind+" "+code+" "+diag), " ")
+				return e, err
+			}},
+		// human clicks and opens kept per person (package track); detail: the link's target
+		{`SELECT e.at, i.list_id, e.kind, coalesce(l.url, ''), i.number FROM track_events e JOIN issues i ON i.id = e.issue_id
+			LEFT JOIN track_links l ON l.issue_id = e.issue_id AND l.position = e.position AND l.link = e.link AND e.kind = 'click'
+			WHERE e.subscriber_id = ? AND e.verdict = 'human' ORDER BY e.at DESC, e.id DESC LIMIT ?`,
+			func(r *sql.Rows) (SubscriberEvent, error) {
+				var e SubscriberEvent
+				var at int64
+				err := r.Scan(&at, &e.ListID, &e.Kind, &e.Detail, &e.Issue)
+				e.At = db.Time(at)
 				return e, err
 			}},
 	}
