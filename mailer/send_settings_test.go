@@ -144,6 +144,9 @@ func TestSendKeepsItsSettings(t *testing.T) {
 	if want := engB.settingsFor(&Campaign{Domain: "example.org"}); got.Fingerprint() != want.Fingerprint() {
 		t.Errorf("recorded settings %+v, want B's %+v", got, want)
 	}
+	if st, err := ReadStatus(context.Background(), f.d, f.issueID, 0); err != nil || st.Settings.Fingerprint() != got.Fingerprint() {
+		t.Errorf("status settings %+v, %v; want %+v", st.Settings, err, got)
+	}
 	// A claim made under the replaced settings gets nothing.
 	st := &logStore{d: f.d, issueID: f.issueID, listID: f.listID, owner: cfgA.Owner, ttl: time.Minute, now: time.Now,
 		fp: engA.settingsFor(&Campaign{Domain: "example.org"}).Fingerprint()}

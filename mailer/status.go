@@ -3,6 +3,7 @@ package mailer
 import (
 	"context"
 	"database/sql"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"time"
@@ -27,6 +28,10 @@ type Status struct {
 	Reason     string // why it paused
 	StartedAt  time.Time
 	FinishedAt time.Time
+	// Settings are what the send goes out with (recorded when it started
+	// or was last taken over; zero before the first send): relays as
+	// redacted URLs, the DKIM key by fingerprint, the rate.
+	Settings Settings
 	Counts
 	Failures []Failure // up to the limit asked for, most recent first
 }
@@ -44,10 +49,16 @@ func ReadStatus(ctx context.Context, d *db.DB, issueID int64, maxFailures int) (
 	}
 	var started int64
 	var finished sql.NullInt64
-	err := d.R.QueryRowContext(ctx, `SELECT state, reason, started_at, finished_at FROM sends WHERE issue_id = ?`, issueID).
-		Scan(&st.State, &st.Reason, &started, &finished)
+	var settings string
+	err := d.R.QueryRowContext(ctx, `SELECT state, reason, started_at, finished_at, settings FROM sends WHERE issue_id = ?`, issueID).
+		Scan(&st.State, &st.Reason, &started, &finished, &settings)
 	if err != nil && !errors.Is(err, sql.ErrNoRows) {
 		return st, fmt.Errorf("send of issue %d: %w", issueID, err)
+	}
+	if settings != "" {
+		if err := json.Unmarshal([]byte(settings), &st.Settings); err != nil {
+			return st, fmt.Errorf("send settings of issue %d: %w", issueID, err)
+		}
 	}
 	st.StartedAt, st.FinishedAt = db.Time(started), db.Time(finished.Int64)
 	if st.Counts, err = countStates(ctx, d.R, issueID); err != nil {
