@@ -9,48 +9,6 @@ import (
 	"github.com/tidings/tidings/ops"
 )
 
-type listListPage struct {
-	All   []tidings.List
-	Error string
-	Form  form.List
-}
-
-// listList shows every list the user may see, and (admins) adds one.
-func (h *handler) listList(w http.ResponseWriter, r *http.Request) {
-	h.showLists(w, r, http.StatusOK, form.List{Lang: tidings.LangZH, TZ: "Asia/Shanghai"}, nil)
-}
-
-func (h *handler) showLists(w http.ResponseWriter, r *http.Request, status int, f form.List, ferr error) {
-	ls, err := h.ops.Lists(r.Context(), actorOf(r))
-	if err != nil {
-		h.opsError(w, r, err)
-		return
-	}
-	p := listListPage{All: ls, Form: f}
-	if ferr != nil {
-		p.Error = h.formError(r, ferr)
-	}
-	h.render(w, r, status, "lists", view{Title: h.t(r, "lists.title"), Data: p})
-}
-
-func (h *handler) listAdd(w http.ResponseWriter, r *http.Request) {
-	f, err := form.ParseList(r, true)
-	if err == nil {
-		l := &tidings.List{Slug: f.Slug, Name: f.Name, From: f.From, ReplyTo: f.ReplyTo, Address: f.Address, TZ: f.TZ, Lang: f.Lang,
-			Clicks: f.Clicks, Opens: f.Opens}
-		err = h.ops.CreateList(r.Context(), actorOf(r), l)
-	}
-	if err != nil {
-		if errors.Is(err, form.ErrBad) || errors.Is(err, ops.ErrInvalid) || errors.Is(err, ops.ErrConflict) {
-			h.showLists(w, r, http.StatusUnprocessableEntity, f, err)
-			return
-		}
-		h.opsError(w, r, err)
-		return
-	}
-	back(w, r, "/admin/lists/"+f.Slug+"/settings", "added")
-}
-
 type listEditPage struct {
 	L     *tidings.List
 	Error string
@@ -96,37 +54,4 @@ func (h *handler) listUpdate(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	back(w, r, "/admin/lists/"+r.PathValue("list")+"/settings", "saved")
-}
-
-// listDelete removes a list (admins), after the box that says so is
-// ticked; ops refuses while readers are on it unless "force" is ticked too.
-func (h *handler) listDelete(w http.ResponseWriter, r *http.Request) {
-	a := actorOf(r)
-	slug := r.PathValue("list")
-	err := r.ParseForm()
-	if err == nil && r.PostForm.Get("confirm") != "yes" {
-		err = &form.Error{Field: "confirm", Key: "sub.err.confirm"}
-	}
-	if err == nil {
-		err = h.ops.DeleteList(r.Context(), a, slug, r.PostForm.Get("force") == "yes")
-	}
-	if err == nil {
-		http.SetCookie(w, &http.Cookie{Name: listCookie, Value: "", Path: prefix + "/", MaxAge: -1})
-		back(w, r, "/admin/lists", "deleted")
-		return
-	}
-	if !errors.Is(err, form.ErrBad) && !errors.Is(err, ops.ErrConflict) {
-		h.opsError(w, r, err)
-		return
-	}
-	l, lerr := h.ops.List(r.Context(), a, slug)
-	if lerr != nil {
-		h.opsError(w, r, lerr)
-		return
-	}
-	code := http.StatusUnprocessableEntity
-	if errors.Is(err, ops.ErrConflict) {
-		code = http.StatusConflict
-	}
-	h.render(w, r, code, "list", view{Title: h.t(r, "list.title"), List: l, Data: listEditPage{L: l, Error: h.formError(r, err)}})
 }

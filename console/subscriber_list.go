@@ -1,7 +1,6 @@
 package console
 
 import (
-	"errors"
 	"net/http"
 	"net/url"
 
@@ -66,46 +65,4 @@ func (h *handler) showSubscribers(w http.ResponseWriter, r *http.Request, status
 		p.Error = h.formError(r, ferr)
 	}
 	h.render(w, r, status, "subscribers", view{Title: h.t(r, "subs.title"), List: l, Data: p})
-}
-
-// subscriberAdd adds a person, confirmed at once.
-func (h *handler) subscriberAdd(w http.ResponseWriter, r *http.Request) {
-	f, err := form.ParseSubscriber(r)
-	if err == nil {
-		_, err = h.ops.AddSubscriber(r.Context(), actorOf(r), r.PathValue("list"), f.Email, f.Name, f.Topics)
-	}
-	if err != nil {
-		if errors.Is(err, form.ErrBad) || errors.Is(err, ops.ErrInvalid) || errors.Is(err, ops.ErrConflict) {
-			code := http.StatusUnprocessableEntity
-			if errors.Is(err, ops.ErrConflict) {
-				code = http.StatusConflict
-			}
-			h.showSubscribers(w, r, code, f, err)
-			return
-		}
-		h.opsError(w, r, err)
-		return
-	}
-	back(w, r, "/admin/subscribers/"+url.PathEscape(f.Email), "added")
-}
-
-// subscriberSuggest is up to ten addresses matching ?q=, for the preview's
-// "as a reader" box.
-func (h *handler) subscriberSuggest(w http.ResponseWriter, r *http.Request) {
-	q := r.URL.Query().Get("q")
-	out := []string{}
-	if len([]rune(q)) >= 2 {
-		pg, err := h.ops.Subscribers(r.Context(), actorOf(r), r.PathValue("list"), ops.SubscriberQuery{Q: q, Limit: 10})
-		if err != nil {
-			h.jsonError(w, r, err)
-			return
-		}
-		for _, row := range pg.Rows {
-			out = append(out, row.Email)
-		}
-	} else if _, err := h.ops.List(r.Context(), actorOf(r), r.PathValue("list")); err != nil {
-		h.jsonError(w, r, err)
-		return
-	}
-	writeJSON(w, http.StatusOK, out)
 }

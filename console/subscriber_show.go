@@ -1,12 +1,9 @@
 package console
 
 import (
-	"errors"
 	"net/http"
-	"net/url"
 
 	"github.com/tidings/tidings"
-	"github.com/tidings/tidings/console/form"
 	"github.com/tidings/tidings/ops"
 )
 
@@ -49,47 +46,4 @@ func (h *handler) showSubscriber(w http.ResponseWriter, r *http.Request, status 
 		p.Error = h.formError(r, ferr)
 	}
 	h.render(w, r, status, "subscriber", view{Title: d.Subscriber.Email, List: cur, Data: p})
-}
-
-func (h *handler) subscriberTopics(w http.ResponseWriter, r *http.Request) {
-	f, err := form.ParseSubscriberTopics(r)
-	if err == nil {
-		err = h.ops.SetSubscriberTopics(r.Context(), actorOf(r), f.List, r.PathValue("email"), f.Topics)
-	}
-	h.afterSubscriberChange(w, r, err, "saved")
-}
-
-// subscriberStatus unsubscribes, blocks or re-confirms a person on a list.
-func (h *handler) subscriberStatus(w http.ResponseWriter, r *http.Request) {
-	f, err := form.ParseSubscriberStatus(r)
-	if err == nil {
-		err = h.ops.SetSubscriberStatus(r.Context(), actorOf(r), f.List, r.PathValue("email"), f.Status)
-	}
-	h.afterSubscriberChange(w, r, err, "status")
-}
-
-// subscriberErase erases every trace of the person (admins; ops checks),
-// after the box that says so is ticked.
-func (h *handler) subscriberErase(w http.ResponseWriter, r *http.Request) {
-	if err := r.ParseForm(); err != nil || r.PostForm.Get("confirm") != "yes" {
-		h.showSubscriber(w, r, http.StatusUnprocessableEntity, &form.Error{Field: "confirm", Key: "sub.err.confirm"})
-		return
-	}
-	if err := h.ops.DeleteSubscriber(r.Context(), actorOf(r), r.PathValue("email")); err != nil {
-		h.opsError(w, r, err)
-		return
-	}
-	back(w, r, "/admin/", "erased")
-}
-
-func (h *handler) afterSubscriberChange(w http.ResponseWriter, r *http.Request, err error, done string) {
-	if err != nil {
-		if errors.Is(err, form.ErrBad) || errors.Is(err, ops.ErrInvalid) || errors.Is(err, ops.ErrConflict) {
-			h.showSubscriber(w, r, http.StatusUnprocessableEntity, err)
-			return
-		}
-		h.opsError(w, r, err)
-		return
-	}
-	back(w, r, "/admin/subscribers/"+url.PathEscape(r.PathValue("email")), done)
 }

@@ -1,0 +1,28 @@
+package console
+
+import (
+	"errors"
+	"net/http"
+
+	"github.com/tidings/tidings"
+	"github.com/tidings/tidings/console/form"
+	"github.com/tidings/tidings/ops"
+)
+
+func (h *handler) listAdd(w http.ResponseWriter, r *http.Request) {
+	f, err := form.ParseList(r, true)
+	if err == nil {
+		l := &tidings.List{Slug: f.Slug, Name: f.Name, From: f.From, ReplyTo: f.ReplyTo, Address: f.Address, TZ: f.TZ, Lang: f.Lang,
+			Clicks: f.Clicks, Opens: f.Opens}
+		err = h.ops.CreateList(r.Context(), actorOf(r), l)
+	}
+	if err != nil {
+		if errors.Is(err, form.ErrBad) || errors.Is(err, ops.ErrInvalid) || errors.Is(err, ops.ErrConflict) {
+			h.showLists(w, r, http.StatusUnprocessableEntity, f, err)
+			return
+		}
+		h.opsError(w, r, err)
+		return
+	}
+	back(w, r, "/admin/lists/"+f.Slug+"/settings", "added")
+}

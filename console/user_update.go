@@ -1,0 +1,40 @@
+package console
+
+import (
+	"errors"
+	"net/http"
+
+	"github.com/tidings/tidings/console/form"
+	"github.com/tidings/tidings/ops"
+)
+
+// userAdd adds an account; without a password it shows the one-time link
+// to hand to the person (once: only its hash is stored).
+func (h *handler) userAdd(w http.ResponseWriter, r *http.Request) {
+	f, err := form.ParseGrant(r, true)
+	link := ""
+	if err == nil {
+		_, link, err = h.ops.AddUser(r.Context(), actorOf(r), ops.NewUser{Email: f.Name, Role: f.Role, Lists: f.Lists, Password: f.Password})
+	}
+	if err != nil {
+		if errors.Is(err, form.ErrBad) || errors.Is(err, ops.ErrInvalid) || errors.Is(err, ops.ErrConflict) {
+			h.showUsers(w, r, http.StatusUnprocessableEntity, userListPage{Error: h.formError(r, err), Form: f})
+			return
+		}
+		h.opsError(w, r, err)
+		return
+	}
+	if link == "" {
+		back(w, r, "/admin/users", "added")
+		return
+	}
+	h.showUsers(w, r, http.StatusCreated, userListPage{Link: link})
+}
+
+func (h *handler) userDelete(w http.ResponseWriter, r *http.Request) {
+	if err := h.ops.RemoveUser(r.Context(), actorOf(r), r.PathValue("email")); err != nil {
+		h.opsError(w, r, err)
+		return
+	}
+	back(w, r, "/admin/users", "deleted")
+}
