@@ -69,6 +69,7 @@ type env struct {
 type envOpts struct {
 	mail    bool     // Mailpit, engine and scheduler
 	trusted []string // the console's TrustedOrigins
+	secure  bool     // SecureCookies
 }
 
 func newEnv(t testing.TB, o envOpts) *env {
@@ -102,7 +103,7 @@ func newEnv(t testing.TB, o envOpts) *env {
 	}
 	e.svc = ops.New(deps)
 	e.svc.AuthStore().Params = auth.Params{Memory: 64, Time: 1, Threads: 1, KeyLen: 32, SaltLen: 16}
-	ch, err := console.New(console.Config{Ops: e.svc, Logger: log, Now: time.Now, TrustedOrigins: o.trusted})
+	ch, err := console.New(console.Config{Ops: e.svc, Logger: log, Now: time.Now, TrustedOrigins: o.trusted, SecureCookies: o.secure})
 	if err != nil {
 		t.Fatal(err)
 	}

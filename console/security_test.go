@@ -347,3 +347,14 @@ func TestNewRefusesBadConfig(t *testing.T) {
 		t.Errorf("bad trusted origin: %v", err)
 	}
 }
+
+// Behind https the session cookie is Secure; on plain http it cannot be.
+func TestSecureCookies(t *testing.T) {
+	for _, secure := range []bool{true, false} {
+		e := newEnv(t, envOpts{secure: secure})
+		a := e.browser().post("/admin/signin", url.Values{"email": {editorEmail}, "password": {password}})
+		if got := strings.Contains(a.header.Get("Set-Cookie"), "; Secure"); got != secure {
+			t.Errorf("SecureCookies=%v: Set-Cookie %q", secure, a.header.Get("Set-Cookie"))
+		}
+	}
+}
