@@ -185,6 +185,11 @@ func editorJourney(t *testing.T, width string, w, h int64) {
 		chromedp.WaitVisible(chromedp.CSS(`html[lang="zh-CN"] #email`)),
 	)
 	tb.check("signin")
+	// The keyboard's first stop is the skip link, and it shows.
+	tb.run("press Tab", chromedp.KeyEvent("\t"))
+	if !evalJS[bool](tb, `document.activeElement.classList.contains('skip') && document.activeElement.getBoundingClientRect().left >= 0`) {
+		t.Error("Tab does not reach a visible skip link first")
+	}
 	tb.run("sign in",
 		chromedp.SendKeys(chromedp.CSS("#email"), editorEmail),
 		chromedp.SendKeys(chromedp.CSS("#password"), password),
