@@ -185,6 +185,11 @@ func TestSettingsFingerprint(t *testing.T) {
 		{Relays: []Relay{relay("smtp://u:other@mail.example.org:587")}, DKIM: k1, Rate: 5, Concurrency: 4},
 		{Relays: []Relay{relay("smtp://u:secret@mail.example.org:587?helo=a.example.org")}, DKIM: k1, Rate: 5, Concurrency: 16},
 	}
+	two := Config{Relays: []Relay{relay("smtp://a.example.org"), relay("smtp://b.example.org")}}
+	swapped := Config{Relays: []Relay{relay("smtp://b.example.org"), relay("smtp://a.example.org")}}
+	if f1, _ := fp(two, camp); f1 != func() string { f2, _ := fp(swapped, camp); return f2 }() {
+		t.Error("the order of the relays changed the fingerprint")
+	}
 	for i, c := range same {
 		if f, s := fp(c, camp); f != fp0 {
 			t.Errorf("same %d: fingerprint changed: %+v vs %+v", i, s, s0)

@@ -133,6 +133,7 @@ func (e *Engine) settingsFor(camp *Campaign) Settings {
 	for _, r := range e.cfg.Relays {
 		s.Relays = append(s.Relays, relaySetting(r))
 	}
+	slices.Sort(s.Relays) // the order relays are given in changes nothing of how mail goes
 	if k, src := e.keyFor(camp); k != nil {
 		d := k.Domain
 		if d == "" {
