@@ -6,6 +6,7 @@ import (
 	"strings"
 
 	"github.com/tidings/tidings"
+	"github.com/tidings/tidings/mailer"
 	"github.com/tidings/tidings/subscribers"
 )
 
@@ -105,11 +106,23 @@ func (s *Service) CreateList(ctx context.Context, a tidings.Actor, l *tidings.Li
 	if err := authorize(a, PermAdmin, 0); err != nil {
 		return err
 	}
+	if err := checkListKey(l); err != nil {
+		return err
+	}
 	if err := s.store().CreateList(ctx, l); err != nil {
 		return mapStore(err, "slug", listField)
 	}
 	return s.audit(ctx, a, auditEntry{Action: "list.add", ObjectKind: "list", ObjectID: l.Slug, ListID: l.ID,
 		Detail: map[string]string{"name": l.Name, "from": l.From, "lang": string(l.Lang), "tz": l.TZ}})
+}
+
+// checkListKey refuses a list's DKIM key that cannot sign, whichever front
+// end set it: stored, it would fail every send of the list at its start.
+func checkListKey(l *tidings.List) error {
+	if _, err := mailer.ListDKIM(l.DKIMSelector, l.DKIMKey); err != nil {
+		return Invalid("dkim_key", "list %s: %v", l.Slug, err)
+	}
+	return nil
 }
 
 // UpdateList changes a list's settings (admin); fn edits a copy, and the
@@ -124,7 +137,12 @@ func (s *Service) UpdateList(ctx context.Context, a tidings.Actor, slug string, 
 	var fnErr error
 	err = s.store().UpdateList(ctx, l.Slug, func(cur *tidings.List) error {
 		before = *cur
-		fnErr = fn(cur)
+		if fnErr = fn(cur); fnErr != nil {
+			return fnErr
+		}
+		if cur.DKIMKey != before.DKIMKey || cur.DKIMSelector != before.DKIMSelector {
+			fnErr = checkListKey(cur)
+		}
 		return fnErr
 	})
 	if err != nil {

@@ -5,6 +5,7 @@ import (
 	"testing"
 
 	"github.com/tidings/tidings"
+	"github.com/tidings/tidings/mailer"
 	"github.com/tidings/tidings/subscribers"
 )
 
@@ -121,9 +122,24 @@ func TestCreateListBadInputNamesTheField(t *testing.T) {
 
 func TestUpdateList(t *testing.T) {
 	e := newPeopleEnv(t)
+	// A key that cannot sign is refused before anything is stored, from
+	// any front end: stored, it would fail every send of the list.
+	_, err := e.s.UpdateList(e.ctx, e.admin, "keji", func(l *tidings.List) error {
+		l.Name = "not stored"
+		l.DKIMKey, l.DKIMSelector = "-----BEGIN PRIVATE KEY-----secret", "s1"
+		return nil
+	})
+	wantField(t, err, "dkim_key")
+	if l, _ := e.s.List(e.ctx, e.admin, "keji"); l.Name == "not stored" || l.DKIMKey != "" {
+		t.Errorf("a refused key changed the list: %+v", l)
+	}
+	pemKey, _, err := mailer.GenerateDKIMKey("ed25519")
+	if err != nil {
+		t.Fatal(err)
+	}
 	got, err := e.s.UpdateList(e.ctx, e.admin, "keji", func(l *tidings.List) error {
 		l.Name = "科技情报周刊"
-		l.DKIMKey, l.DKIMSelector = "-----BEGIN PRIVATE KEY-----secret", "s1"
+		l.DKIMKey, l.DKIMSelector = string(pemKey), "s1"
 		return nil
 	})
 	if err != nil {
@@ -134,7 +150,7 @@ func TestUpdateList(t *testing.T) {
 	}
 	a := e.lastAudit(t)
 	if a.action != "list.set" || a.list != e.keji.ID || !strings.Contains(a.detail, `"name":"科技情报周刊"`) ||
-		strings.Contains(a.detail, "secret") || !strings.Contains(a.detail, `"dkim_key":"changed"`) {
+		strings.Contains(a.detail, "PRIVATE") || !strings.Contains(a.detail, `"dkim_key":"changed"`) {
 		t.Errorf("audit = %+v: want the new name, and the key only as changed", a)
 	}
 	// Editors and admins of other lists do not change settings.
