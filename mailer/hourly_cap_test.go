@@ -8,11 +8,11 @@ import (
 	"github.com/tidings/tidings/smtpsink"
 )
 
-// TestR4HourlyCapSpillsToOtherRelay: a relay whose hourly cap is used up
+// TestHourlyCapSpillsToOtherRelay: a relay whose hourly cap is used up
 // takes no more messages that hour, counting what earlier runs sent
 // through it; the other relay carries the rest, and the send ends at
 // once instead of waiting for the next hour with connections held open.
-func TestR4HourlyCapSpillsToOtherRelay(t *testing.T) {
+func TestHourlyCapSpillsToOtherRelay(t *testing.T) {
 	now := time.Date(2026, 3, 2, 10, 30, 0, 0, time.UTC)
 	f := newFixture(t, 16) // 12 deliverable
 	capped := startSink(t, smtpsink.Options{})

@@ -9,11 +9,11 @@ import (
 	"github.com/tidings/tidings/smtpsink"
 )
 
-// TestR4RateLimits: --rate (across workers) and a relay's rate= each
+// TestRateLimits: --rate (across workers) and a relay's rate= each
 // hold a send to that many messages per second. Only a lower bound on
 // the time taken is checked: a slow machine can make a send slower,
 // never faster, so this cannot flake.
-func TestR4RateLimits(t *testing.T) {
+func TestRateLimits(t *testing.T) {
 	const perSec = 40.0
 	for _, tc := range []struct {
 		name string
@@ -54,9 +54,9 @@ func TestR4RateLimits(t *testing.T) {
 	}
 }
 
-// TestR4RelayConnectionCap: conns= caps a relay's parallel connections
+// TestRelayConnectionCap: conns= caps a relay's parallel connections
 // below the engine's concurrency, and the send still ends promptly.
-func TestR4RelayConnectionCap(t *testing.T) {
+func TestRelayConnectionCap(t *testing.T) {
 	f := newFixture(t, 24)
 	var mu sync.Mutex
 	inData, most := 0, 0
@@ -92,9 +92,9 @@ func TestR4RelayConnectionCap(t *testing.T) {
 	}
 }
 
-// TestR4ConnectionReuse: each worker keeps its connection for many
+// TestConnectionReuse: each worker keeps its connection for many
 // messages instead of connecting per message.
-func TestR4ConnectionReuse(t *testing.T) {
+func TestConnectionReuse(t *testing.T) {
 	f := newFixture(t, 40) // 30 deliverable
 	sink := startSink(t, smtpsink.Options{})
 	cfg := fastConfig(sinkRelay(t, sink))

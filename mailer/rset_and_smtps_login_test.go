@@ -148,10 +148,10 @@ func startStrictTLS(t *testing.T, s *strictServer, cfg *tls.Config) string {
 	return l.Addr().String()
 }
 
-// TestR4RSETAfterRefusal: after a refused RCPT the session is reset
+// TestRSETAfterRefusal: after a refused RCPT the session is reset
 // (RSET), so the same connection carries the following messages to a
 // server that refuses nested transactions.
-func TestR4RSETAfterRefusal(t *testing.T) {
+func TestRSETAfterRefusal(t *testing.T) {
 	f := newFixture(t, 12)
 	victims := map[string]int{"reader0001@example.com": 1, "reader0005@example.com": 1}
 	s := &strictServer{refuse: map[string]int{}, accepted: map[string]int{}}
@@ -184,10 +184,10 @@ func TestR4RSETAfterRefusal(t *testing.T) {
 	}
 }
 
-// TestR4SMTPSLoginAndHelo: smtps:// speaks TLS from the first byte, AUTH
+// TestSMTPSLoginAndHelo: smtps:// speaks TLS from the first byte, AUTH
 // LOGIN is used when the server offers no PLAIN (the server refuses AUTH
 // outside TLS), and helo= names the client in EHLO.
-func TestR4SMTPSLoginAndHelo(t *testing.T) {
+func TestSMTPSLoginAndHelo(t *testing.T) {
 	srvTLS, roots := selfSigned(t)
 	s := &strictServer{refuse: map[string]int{}, accepted: map[string]int{}, users: map[string]string{"news": "s3cret"},
 		helos: map[string]int{}, authd: map[string]int{}}

@@ -11,10 +11,10 @@ import (
 	"github.com/tidings/tidings/smtpsink"
 )
 
-// TestR4DataTimeout: a server that stalls its reply to the message
+// TestDataTimeout: a server that stalls its reply to the message
 // costs one DATA timeout (not the longer command timeout, and never a
 // hung worker); the message is retried and goes out.
-func TestR4DataTimeout(t *testing.T) {
+func TestDataTimeout(t *testing.T) {
 	const victim = "reader0001@example.com"
 	f := newFixture(t, 6)
 	var stalled atomic.Bool
@@ -40,9 +40,9 @@ func TestR4DataTimeout(t *testing.T) {
 	}
 }
 
-// TestR4Backoff: each retry waits twice as long as the one before, within
+// TestBackoff: each retry waits twice as long as the one before, within
 // ±25 % jitter, and never more than the cap (plus jitter).
-func TestR4Backoff(t *testing.T) {
+func TestBackoff(t *testing.T) {
 	base, limit := time.Second, 10*time.Second
 	for attempts, want := range []time.Duration{time.Second, 2 * time.Second, 4 * time.Second, 8 * time.Second, limit, limit, limit} {
 		seen := map[time.Duration]bool{}
@@ -59,10 +59,10 @@ func TestR4Backoff(t *testing.T) {
 	}
 }
 
-// TestR4RelayAccessDeniedPauses: a relay that refuses to relay for us
+// TestRelayAccessDeniedPauses: a relay that refuses to relay for us
 // (credentials forgotten) refuses every recipient alike: the send pauses
 // with the reply instead of marking the whole list failed for good.
-func TestR4RelayAccessDeniedPauses(t *testing.T) {
+func TestRelayAccessDeniedPauses(t *testing.T) {
 	for _, tc := range []struct {
 		code      int
 		enhanced  string
