@@ -1,7 +1,6 @@
 package console
 
 import (
-	"errors"
 	"net/http"
 	"strconv"
 
@@ -49,11 +48,7 @@ func (h *handler) articleUpdate(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if err != nil {
-		if errors.Is(err, form.ErrBad) || errors.Is(err, ops.ErrInvalid) || errors.Is(err, ops.ErrConflict) {
-			code, _ := statusOf(err)
-			if errors.Is(err, form.ErrBad) {
-				code = http.StatusUnprocessableEntity
-			}
+		if code, ok := formStatus(w, err); ok {
 			h.showIssue(w, r, id, code, "article-"+strconv.Itoa(pos), err)
 			return
 		}

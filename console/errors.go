@@ -7,6 +7,7 @@ import (
 	"strconv"
 	"time"
 
+	"github.com/tidings/tidings/console/form"
 	"github.com/tidings/tidings/ops"
 )
 
@@ -30,6 +31,23 @@ func statusOf(err error) (int, string) {
 		return http.StatusServiceUnavailable, "err.unavailable"
 	}
 	return http.StatusInternalServerError, "err.internal"
+}
+
+// formStatus decides, in the same one place, whether a failed form is the
+// user's to fix there: bad input, a conflict with the object's state, a
+// missing relay or a limit come back in the form with the message (and
+// the status statusOf gives, 422 for the form's own checks); anything
+// else (forbidden, not found, broken) gets the error page.
+func formStatus(w http.ResponseWriter, err error) (int, bool) {
+	if errors.Is(err, form.ErrBad) {
+		return http.StatusUnprocessableEntity, true
+	}
+	switch status, _ := statusOf(err); status {
+	case http.StatusUnprocessableEntity, http.StatusConflict, http.StatusServiceUnavailable, http.StatusTooManyRequests:
+		setRetryAfter(w, err)
+		return status, true
+	}
+	return 0, false
 }
 
 // errorPage is the data of error.html.

@@ -1,10 +1,7 @@
 package console
 
 import (
-	"errors"
 	"net/http"
-
-	"github.com/tidings/tidings/ops"
 )
 
 // issueReady marks a draft ready: the list's recurring schedule sends it
@@ -15,8 +12,7 @@ func (h *handler) issueReady(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if err := h.ops.MarkReady(r.Context(), actorOf(r), id); err != nil {
-		if errors.Is(err, ops.ErrInvalid) || errors.Is(err, ops.ErrConflict) {
-			code, _ := statusOf(err)
+		if code, ok := formStatus(w, err); ok {
 			h.showIssue(w, r, id, code, "schedule", err)
 			return
 		}

@@ -1,10 +1,7 @@
 package console
 
 import (
-	"errors"
 	"net/http"
-
-	"github.com/tidings/tidings/ops"
 )
 
 func (h *handler) issueRetag(w http.ResponseWriter, r *http.Request) {
@@ -13,8 +10,7 @@ func (h *handler) issueRetag(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if _, err := h.ops.Retag(r.Context(), actorOf(r), id); err != nil {
-		if errors.Is(err, ops.ErrInvalid) || errors.Is(err, ops.ErrConflict) {
-			code, _ := statusOf(err)
+		if code, ok := formStatus(w, err); ok {
 			h.showIssue(w, r, id, code, "retag", err)
 			return
 		}

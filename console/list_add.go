@@ -1,12 +1,10 @@
 package console
 
 import (
-	"errors"
 	"net/http"
 
 	"github.com/tidings/tidings"
 	"github.com/tidings/tidings/console/form"
-	"github.com/tidings/tidings/ops"
 )
 
 func (h *handler) listAdd(w http.ResponseWriter, r *http.Request) {
@@ -17,8 +15,8 @@ func (h *handler) listAdd(w http.ResponseWriter, r *http.Request) {
 		err = h.ops.CreateList(r.Context(), actorOf(r), l)
 	}
 	if err != nil {
-		if errors.Is(err, form.ErrBad) || errors.Is(err, ops.ErrInvalid) || errors.Is(err, ops.ErrConflict) {
-			h.showLists(w, r, http.StatusUnprocessableEntity, f, err)
+		if code, ok := formStatus(w, err); ok {
+			h.showLists(w, r, code, f, err)
 			return
 		}
 		h.opsError(w, r, err)

@@ -1,11 +1,9 @@
 package console
 
 import (
-	"errors"
 	"net/http"
 
 	"github.com/tidings/tidings/console/form"
-	"github.com/tidings/tidings/ops"
 )
 
 // listDelete removes a list (admins), after the box that says so is
@@ -25,7 +23,8 @@ func (h *handler) listDelete(w http.ResponseWriter, r *http.Request) {
 		back(w, r, "/admin/lists", "deleted")
 		return
 	}
-	if !errors.Is(err, form.ErrBad) && !errors.Is(err, ops.ErrConflict) {
+	code, ok := formStatus(w, err)
+	if !ok {
 		h.opsError(w, r, err)
 		return
 	}
@@ -33,10 +32,6 @@ func (h *handler) listDelete(w http.ResponseWriter, r *http.Request) {
 	if lerr != nil {
 		h.opsError(w, r, lerr)
 		return
-	}
-	code := http.StatusUnprocessableEntity
-	if errors.Is(err, ops.ErrConflict) {
-		code = http.StatusConflict
 	}
 	h.render(w, r, code, "list", view{Title: h.t(r, "list.title"), List: l, Data: listEditPage{L: l, Error: h.formError(r, err)}})
 }

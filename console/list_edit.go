@@ -1,12 +1,10 @@
 package console
 
 import (
-	"errors"
 	"net/http"
 
 	"github.com/tidings/tidings"
 	"github.com/tidings/tidings/console/form"
-	"github.com/tidings/tidings/ops"
 )
 
 type listEditPage struct {
@@ -40,13 +38,13 @@ func (h *handler) listUpdate(w http.ResponseWriter, r *http.Request) {
 		})
 	}
 	if err != nil {
-		if errors.Is(err, form.ErrBad) || errors.Is(err, ops.ErrInvalid) {
+		if code, ok := formStatus(w, err); ok {
 			l, lerr := h.ops.List(r.Context(), a, r.PathValue("list"))
 			if lerr != nil {
 				h.opsError(w, r, lerr)
 				return
 			}
-			h.render(w, r, http.StatusUnprocessableEntity, "list", view{Title: h.t(r, "list.title"), List: l,
+			h.render(w, r, code, "list", view{Title: h.t(r, "list.title"), List: l,
 				Data: listEditPage{L: l, Error: h.formError(r, err)}})
 			return
 		}

@@ -419,7 +419,7 @@ func TestAdminPages(t *testing.T) {
 	}) {
 		t.Errorf("topic not added with its keywords: %+v", ts)
 	}
-	must(t, b.post("/admin/lists/keji/topics", url.Values{"slug": {"ningbo"}, "name": {"again"}}), 422, "duplicate topic")
+	must(t, b.post("/admin/lists/keji/topics", url.Values{"slug": {"ningbo"}, "name": {"again"}}), 409, "duplicate topic")
 	a = must(t, b.get("/admin/audit"), 200, "audit")
 	for _, want := range []string{"token.add", "user.add", "topic.add"} {
 		if !strings.Contains(a.body, want) {

@@ -1,11 +1,9 @@
 package console
 
 import (
-	"errors"
 	"net/http"
 
 	"github.com/tidings/tidings/console/form"
-	"github.com/tidings/tidings/ops"
 )
 
 // scheduleAdd adds a recurring schedule in the list's zone.
@@ -15,8 +13,8 @@ func (h *handler) scheduleAdd(w http.ResponseWriter, r *http.Request) {
 		_, err = h.ops.AddRecurring(r.Context(), actorOf(r), f.List, f.Cron, "")
 	}
 	if err != nil {
-		if errors.Is(err, form.ErrBad) || errors.Is(err, ops.ErrInvalid) {
-			h.showSchedules(w, r, http.StatusUnprocessableEntity, err)
+		if code, ok := formStatus(w, err); ok {
+			h.showSchedules(w, r, code, err)
 			return
 		}
 		h.opsError(w, r, err)

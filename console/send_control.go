@@ -2,11 +2,9 @@ package console
 
 import (
 	"context"
-	"errors"
 	"net/http"
 
 	"github.com/tidings/tidings"
-	"github.com/tidings/tidings/ops"
 )
 
 func (h *handler) sendPause(w http.ResponseWriter, r *http.Request) {
@@ -32,7 +30,7 @@ func (h *handler) sendControl(w http.ResponseWriter, r *http.Request, op func(co
 		return
 	}
 	if err := op(r.Context(), actorOf(r), id); err != nil {
-		if errors.Is(err, ops.ErrConflict) || errors.Is(err, ops.ErrInvalid) {
+		if _, ok := formStatus(w, err); ok {
 			back(w, r, "/admin/issues/"+itoa(id)+"/progress", "conflict")
 			return
 		}

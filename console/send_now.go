@@ -1,11 +1,9 @@
 package console
 
 import (
-	"errors"
 	"net/http"
 
 	"github.com/tidings/tidings/console/form"
-	"github.com/tidings/tidings/ops"
 )
 
 // sendNow hands the issue to the daemon and shows its progress.
@@ -19,8 +17,7 @@ func (h *handler) sendNow(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if _, err := h.ops.SendNow(r.Context(), actorOf(r), id); err != nil {
-		if errors.Is(err, ops.ErrInvalid) || errors.Is(err, ops.ErrConflict) || errors.Is(err, ops.ErrUnavailable) {
-			code, _ := statusOf(err)
+		if code, ok := formStatus(w, err); ok {
 			h.showSendConfirm(w, r, id, code, err)
 			return
 		}

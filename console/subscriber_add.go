@@ -1,12 +1,10 @@
 package console
 
 import (
-	"errors"
 	"net/http"
 	"net/url"
 
 	"github.com/tidings/tidings/console/form"
-	"github.com/tidings/tidings/ops"
 )
 
 // subscriberAdd adds a person, confirmed at once.
@@ -16,11 +14,7 @@ func (h *handler) subscriberAdd(w http.ResponseWriter, r *http.Request) {
 		_, err = h.ops.AddSubscriber(r.Context(), actorOf(r), r.PathValue("list"), f.Email, f.Name, f.Topics)
 	}
 	if err != nil {
-		if errors.Is(err, form.ErrBad) || errors.Is(err, ops.ErrInvalid) || errors.Is(err, ops.ErrConflict) {
-			code := http.StatusUnprocessableEntity
-			if errors.Is(err, ops.ErrConflict) {
-				code = http.StatusConflict
-			}
+		if code, ok := formStatus(w, err); ok {
 			h.showSubscribers(w, r, code, f, err)
 			return
 		}

@@ -1,7 +1,6 @@
 package console
 
 import (
-	"errors"
 	"net/http"
 
 	"github.com/tidings/tidings"
@@ -44,8 +43,8 @@ func (h *handler) subscriberImportSubmit(w http.ResponseWriter, r *http.Request)
 			ops.ImportRequest{DefaultTopics: f.Topics, DryRun: f.DryRun})
 	}
 	if err != nil {
-		if errors.Is(err, form.ErrBad) || errors.Is(err, ops.ErrInvalid) {
-			h.showSubscriberImport(w, r, http.StatusUnprocessableEntity, err)
+		if code, ok := formStatus(w, err); ok {
+			h.showSubscriberImport(w, r, code, err)
 			return
 		}
 		h.opsError(w, r, err)

@@ -1,12 +1,10 @@
 package console
 
 import (
-	"errors"
 	"net/http"
 	"net/url"
 
 	"github.com/tidings/tidings/console/form"
-	"github.com/tidings/tidings/ops"
 )
 
 func (h *handler) subscriberTopics(w http.ResponseWriter, r *http.Request) {
@@ -28,8 +26,8 @@ func (h *handler) subscriberStatus(w http.ResponseWriter, r *http.Request) {
 
 func (h *handler) afterSubscriberChange(w http.ResponseWriter, r *http.Request, err error, done string) {
 	if err != nil {
-		if errors.Is(err, form.ErrBad) || errors.Is(err, ops.ErrInvalid) || errors.Is(err, ops.ErrConflict) {
-			h.showSubscriber(w, r, http.StatusUnprocessableEntity, err)
+		if code, ok := formStatus(w, err); ok {
+			h.showSubscriber(w, r, code, err)
 			return
 		}
 		h.opsError(w, r, err)

@@ -1,11 +1,9 @@
 package console
 
 import (
-	"errors"
 	"net/http"
 
 	"github.com/tidings/tidings/console/form"
-	"github.com/tidings/tidings/ops"
 )
 
 // testSend mails a marked test copy, by default to the signed-in user.
@@ -28,13 +26,8 @@ func (h *handler) testSend(w http.ResponseWriter, r *http.Request) {
 // formFailed shows the issue page again with a form's error, or the error
 // page when the failure is not the form's (forbidden, gone, broken).
 func (h *handler) formFailed(w http.ResponseWriter, r *http.Request, id int64, which string, err error) {
-	code, _ := statusOf(err)
-	switch {
-	case errors.Is(err, form.ErrBad):
-		code = http.StatusUnprocessableEntity
-	case errors.Is(err, ops.ErrInvalid), errors.Is(err, ops.ErrConflict), errors.Is(err, ops.ErrUnavailable), errors.Is(err, ops.ErrRateLimited):
-		setRetryAfter(w, err)
-	default:
+	code, ok := formStatus(w, err)
+	if !ok {
 		h.opsError(w, r, err)
 		return
 	}

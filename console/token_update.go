@@ -1,11 +1,9 @@
 package console
 
 import (
-	"errors"
 	"net/http"
 
 	"github.com/tidings/tidings/console/form"
-	"github.com/tidings/tidings/ops"
 )
 
 // tokenAdd makes an API token and shows its secret once, in this answer
@@ -17,8 +15,8 @@ func (h *handler) tokenAdd(w http.ResponseWriter, r *http.Request) {
 		_, secret, err = h.ops.AddToken(r.Context(), actorOf(r), f.Name, f.Role, f.Lists)
 	}
 	if err != nil {
-		if errors.Is(err, form.ErrBad) || errors.Is(err, ops.ErrInvalid) || errors.Is(err, ops.ErrConflict) {
-			h.showTokens(w, r, http.StatusUnprocessableEntity, tokenListPage{Error: h.formError(r, err), Form: f})
+		if code, ok := formStatus(w, err); ok {
+			h.showTokens(w, r, code, tokenListPage{Error: h.formError(r, err), Form: f})
 			return
 		}
 		h.opsError(w, r, err)

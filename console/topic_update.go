@@ -1,12 +1,10 @@
 package console
 
 import (
-	"errors"
 	"net/http"
 
 	"github.com/tidings/tidings"
 	"github.com/tidings/tidings/console/form"
-	"github.com/tidings/tidings/ops"
 )
 
 func (h *handler) topicAdd(w http.ResponseWriter, r *http.Request) {
@@ -35,8 +33,8 @@ func (h *handler) topicDelete(w http.ResponseWriter, r *http.Request) {
 
 func (h *handler) afterTopicChange(w http.ResponseWriter, r *http.Request, f form.Topic, err error, done string) {
 	if err != nil {
-		if errors.Is(err, form.ErrBad) || errors.Is(err, ops.ErrInvalid) || errors.Is(err, ops.ErrConflict) {
-			h.showTopics(w, r, http.StatusUnprocessableEntity, f, err)
+		if code, ok := formStatus(w, err); ok {
+			h.showTopics(w, r, code, f, err)
 			return
 		}
 		h.opsError(w, r, err)

@@ -1,7 +1,6 @@
 package console
 
 import (
-	"errors"
 	"net/http"
 
 	"github.com/tidings/tidings/console/form"
@@ -17,8 +16,8 @@ func (h *handler) userAdd(w http.ResponseWriter, r *http.Request) {
 		_, link, err = h.ops.AddUser(r.Context(), actorOf(r), ops.NewUser{Email: f.Name, Role: f.Role, Lists: f.Lists, Password: f.Password})
 	}
 	if err != nil {
-		if errors.Is(err, form.ErrBad) || errors.Is(err, ops.ErrInvalid) || errors.Is(err, ops.ErrConflict) {
-			h.showUsers(w, r, http.StatusUnprocessableEntity, userListPage{Error: h.formError(r, err), Form: f})
+		if code, ok := formStatus(w, err); ok {
+			h.showUsers(w, r, code, userListPage{Error: h.formError(r, err), Form: f})
 			return
 		}
 		h.opsError(w, r, err)
