@@ -43,6 +43,11 @@ var (
 	// ErrState: the issue cannot be scheduled in its current status
 	// (already sent, being sent, or scheduled by another schedule).
 	ErrState = errors.New("wrong issue status")
+	// ErrNotOurs: a Sender's answer (wrapped) when the send belongs to
+	// another process, started with other settings (relays, key, rate):
+	// the daemon leaves it alone, says so as a warning, and looks again
+	// later, rather than reporting a failure.
+	ErrNotOurs = errors.New("send belongs to a process with other settings")
 )
 
 // kindError reads on its own in a terminal yet matches its sentinel.

@@ -3,6 +3,7 @@ package schedule
 import (
 	"context"
 	"database/sql"
+	"errors"
 	"fmt"
 	"log/slog"
 	"runtime/debug"
@@ -300,9 +301,12 @@ func (s *Scheduler) sendOne(ctx context.Context, id int64) {
 		}
 		s.retryAt[id] = s.cfg.Now().Add(delay)
 		s.mu.Unlock()
-		if err != nil {
+		switch {
+		case errors.Is(err, ErrNotOurs):
+			s.log.Warn("send left to the process that started it with other settings; will look again", "issue", id, "list", list, "err", err, "retry_in", delay)
+		case err != nil:
 			s.log.Error("send failed; will resume", "issue", id, "list", list, "err", err, "retry_in", delay)
-		} else {
+		default:
 			s.log.Warn("send unfinished (paused or deferred deliveries); will resume", "issue", id, "list", list, "retry_in", delay)
 		}
 	}

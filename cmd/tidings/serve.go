@@ -33,6 +33,9 @@ type engineSender struct{ e *mailer.Engine }
 
 func (s engineSender) Send(ctx context.Context, issueID int64) error {
 	_, err := s.e.Send(ctx, issueID, mailer.SendOptions{})
+	if errors.Is(err, mailer.ErrSettingsDiffer) {
+		return fmt.Errorf("%w: %w", schedule.ErrNotOurs, err)
+	}
 	return err
 }
 
