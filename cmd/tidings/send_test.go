@@ -74,6 +74,10 @@ type statusOut struct {
 		Attempts int    `json:"attempts"`
 		Reply    string `json:"reply"`
 	} `json:"failures"`
+	Settings *struct {
+		Relays []string `json:"relays"`
+		DKIM   string   `json:"dkim"`
+	} `json:"settings"`
 }
 
 func readStatus(t testing.TB, env map[string]string, id string) statusOut {
@@ -120,8 +124,13 @@ func TestSendCommand(t *testing.T) {
 	if len(st.Failures) != 1 || st.Failures[0].Email != "biomed@example.com" || st.Failures[0].Kind != "recipient" || !strings.Contains(st.Failures[0].Reply, "550 5.1.1") {
 		t.Errorf("failures %+v", st.Failures)
 	}
+	// The settings the send went out with: the relay, no key.
+	if st.Settings == nil || len(st.Settings.Relays) != 1 || !strings.Contains(st.Settings.Relays[0], "127.0.0.1") || st.Settings.DKIM != "none" {
+		t.Errorf("status settings %+v", st.Settings)
+	}
 	text := mustRunCLI(t, env, "status", "1")
-	if !strings.Contains(text, "issue 1: done") || !strings.Contains(text, "biomed@example.com") || !strings.Contains(text, "550 5.1.1") {
+	if !strings.Contains(text, "issue 1: done") || !strings.Contains(text, "biomed@example.com") || !strings.Contains(text, "550 5.1.1") ||
+		!strings.Contains(text, "settings: relays smtp://127.0.0.1:") || !strings.Contains(text, "DKIM none; rate no limit") {
 		t.Errorf("status text:\n%s", text)
 	}
 	if show := mustRunCLI(t, env, "issue", "show", "1", "--json"); !strings.Contains(show, `"status": "sent"`) {

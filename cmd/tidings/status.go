@@ -2,6 +2,8 @@ package main
 
 import (
 	"fmt"
+	"strconv"
+	"strings"
 
 	"github.com/spf13/cobra"
 
@@ -22,6 +24,9 @@ type statusJSON struct {
 	Reason   string              `json:"reason,omitempty"`
 	Failures []mailer.Failure    `json:"failures"`
 	Bounces  inbound.IssueCounts `json:"bounces"`
+	// Settings are the relays, DKIM key and rate the send was started
+	// with (no passwords, no key); null before it starts.
+	Settings *mailer.Settings `json:"settings"`
 }
 
 func newStatusCmd(a *App) *cobra.Command {
@@ -50,6 +55,9 @@ func newStatusCmd(a *App) *cobra.Command {
 			st, bc := ss.Status, ss.BounceCounts
 			if asJSON {
 				out := statusJSON{Issue: id, Counts: st.Counts, State: st.State, Reason: st.Reason, Failures: st.Failures, Bounces: bc}
+				if st.State != "" {
+					out.Settings = &st.Settings
+				}
 				if out.Failures == nil {
 					out.Failures = []mailer.Failure{}
 				}
@@ -66,6 +74,9 @@ func newStatusCmd(a *App) *cobra.Command {
 			fmt.Fprintf(a.Stdout, "total %d  sent %d  failed %d  bounced %d  complained %d  skipped %d  pending %d\n",
 				st.Total, st.Sent, st.Failed, st.Bounced, st.Complained, st.Skipped, st.Pending)
 			fmt.Fprintf(a.Stdout, "bounces: %d hard, %d soft; complaints: %d\n", bc.Hard, bc.Soft, bc.Complaints)
+			if set := st.Settings; st.State != "" {
+				fmt.Fprintf(a.Stdout, "settings: relays %s; DKIM %s; rate %s\n", strings.Join(set.Relays, ", "), set.DKIM, rateText(set.Rate))
+			}
 			if len(st.Failures) > 0 {
 				fmt.Fprintf(a.Stdout, "\n%-36s %-8s %-10s %8s  %s\n", "EMAIL", "STATE", "KIND", "ATTEMPTS", "REPLY")
 				for _, f := range st.Failures {
@@ -88,4 +99,11 @@ func newStatusCmd(a *App) *cobra.Command {
 	jsonFlag(c, &asJSON)
 	c.Flags().BoolVar(&all, "all", false, "list every failure, not only the latest 20")
 	return c
+}
+
+func rateText(r float64) string {
+	if r <= 0 {
+		return "no limit"
+	}
+	return strconv.FormatFloat(r, 'f', -1, 64) + " msg/s"
 }
