@@ -1,7 +1,7 @@
 package api
 
 import (
-	"bufio"
+	"bytes"
 	"fmt"
 	"net/http"
 
@@ -30,7 +30,7 @@ func getReportCSV(s *server, w http.ResponseWriter, r *http.Request, a tidings.A
 	if err != nil {
 		return err
 	}
-	var buf bufferWriter
+	var buf bytes.Buffer
 	if err := s.ops.ReportCSV(r.Context(), a, id, &buf); err != nil {
 		return err
 	}
@@ -38,15 +38,9 @@ func getReportCSV(s *server, w http.ResponseWriter, r *http.Request, a tidings.A
 	w.Header().Set("Content-Disposition", fmt.Sprintf(`attachment; filename="issue-%d-report.csv"`, id))
 	w.Header().Set("Cache-Control", "no-store")
 	w.WriteHeader(http.StatusOK)
-	bw := bufio.NewWriter(w)
-	bw.Write(buf.b)
-	return bw.Flush()
+	w.Write(buf.Bytes()) // a client gone away has nothing left to hear
+	return nil
 }
-
-// bufferWriter collects bytes.
-type bufferWriter struct{ b []byte }
-
-func (b *bufferWriter) Write(p []byte) (int, error) { b.b = append(b.b, p...); return len(p), nil }
 
 // getTrend answers the reports of the list's last ?last=N issues (default
 // 10), newest first.
