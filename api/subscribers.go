@@ -185,7 +185,7 @@ func patchSubscriber(s *server, w http.ResponseWriter, r *http.Request, a tiding
 
 // checkTopics refuses slugs that are not topics of the list.
 func (s *server) checkTopics(r *http.Request, a tidings.Actor, list string, slugs []string) error {
-	ts, err := s.ops.Topics(r.Context(), a, list)
+	ts, err := s.ops.TopicChoices(r.Context(), a, list)
 	if err != nil {
 		return err
 	}

@@ -25,7 +25,7 @@ func (h *handler) showSubscriberImport(w http.ResponseWriter, r *http.Request, s
 		h.opsError(w, r, err)
 		return
 	}
-	ts, _ := h.ops.Topics(r.Context(), a, l.Slug)
+	ts, _ := h.ops.TopicChoices(r.Context(), a, l.Slug)
 	p := subscriberImportPage{Topics: ts}
 	if ferr != nil {
 		p.Error = h.formError(r, ferr)

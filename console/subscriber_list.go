@@ -49,7 +49,7 @@ func (h *handler) showSubscribers(w http.ResponseWriter, r *http.Request, status
 		h.opsError(w, r, err)
 		return
 	}
-	ts, _ := h.ops.Topics(r.Context(), a, l.Slug)
+	ts, _ := h.ops.TopicChoices(r.Context(), a, l.Slug)
 	p := subscriberListPage{Page: pg, Query: q, Topics: ts, Statuses: allStatuses, Form: f}
 	if pg.Next != "" {
 		nv := url.Values{}

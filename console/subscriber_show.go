@@ -38,7 +38,7 @@ func (h *handler) showSubscriber(w http.ResponseWriter, r *http.Request, status 
 			if cur == nil {
 				cur = &l
 			}
-			ts, _ := h.ops.Topics(r.Context(), a, l.Slug)
+			ts, _ := h.ops.TopicChoices(r.Context(), a, l.Slug)
 			p.Topics[l.ID] = ts
 		}
 	}

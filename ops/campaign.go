@@ -65,7 +65,7 @@ func (c campaigns) prepare(ctx context.Context, issueID int64) (*edition, error)
 	if err != nil {
 		return nil, err
 	}
-	topics, err := ss.Topics(ctx, l.ID)
+	topics, err := ss.PublicTopics(ctx, l.ID)
 	if err != nil {
 		return nil, err
 	}

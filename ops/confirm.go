@@ -39,7 +39,7 @@ func (c *Confirmer) SubscribeMail(ctx context.Context, list *tidings.List, email
 	if err != nil {
 		return nil, "", err
 	}
-	all, err := c.store.Topics(ctx, list.ID)
+	all, err := c.store.PublicTopics(ctx, list.ID)
 	if err != nil {
 		return nil, "", err
 	}

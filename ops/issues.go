@@ -88,7 +88,7 @@ func (s *Service) Issue(ctx context.Context, a tidings.Actor, id int64) (*IssueD
 	if err != nil {
 		return nil, storeErr(fmt.Errorf("issue %d: %w", id, err), "")
 	}
-	topics, err := ss.Topics(ctx, l.ID)
+	topics, err := ss.PublicTopics(ctx, l.ID)
 	if err != nil {
 		return nil, fmt.Errorf("issue %d: %w", id, err)
 	}
@@ -114,7 +114,7 @@ func (s *Service) ImportIssue(ctx context.Context, a tidings.Actor, listSlug, na
 	if err != nil {
 		return nil, err
 	}
-	topics, err := subscribers.NewStore(s.d).Topics(ctx, l.ID)
+	topics, err := subscribers.NewStore(s.d).PublicTopics(ctx, l.ID)
 	if err != nil {
 		return nil, err
 	}
@@ -266,7 +266,7 @@ func (s *Service) Retag(ctx context.Context, a tidings.Actor, issueID int64) (ch
 	if err != nil {
 		return 0, err
 	}
-	topics, err := subscribers.NewStore(s.d).Topics(ctx, listID)
+	topics, err := subscribers.NewStore(s.d).PublicTopics(ctx, listID)
 	if err != nil {
 		return 0, err
 	}

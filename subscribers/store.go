@@ -518,28 +518,39 @@ func splitKeywords(kw string) []string {
 // Topics are a list's topics in the order they were added, each with the
 // number of confirmed subscribers who receive it (all-topics ones included).
 func (s *Store) Topics(ctx context.Context, listID int64) ([]tidings.Topic, error) {
-	rows, err := s.d.R.QueryContext(ctx, `SELECT t.id, t.list_id, t.slug, t.name, t.keywords,
-		(SELECT count(*) FROM subscriptions s WHERE s.list_id = t.list_id AND s.status = 'confirmed' AND s.all_topics = 1) +
-		(SELECT count(*) FROM subscription_topics st JOIN subscriptions s
-			ON s.list_id = st.list_id AND s.subscriber_id = st.subscriber_id
-			WHERE st.topic_id = t.id AND s.status = 'confirmed' AND s.all_topics = 0)
-		FROM topics t WHERE t.list_id = ? ORDER BY t.id`, listID)
+	out, err := s.PublicTopics(ctx, listID)
+	if err != nil {
+		return nil, err
+	}
+	// Two aggregate queries for the whole list, not a count per topic:
+	// the all-topics readers once (they receive every topic), then the
+	// other readers grouped by topic.
+	var all int
+	if err := s.d.R.QueryRowContext(ctx, `SELECT count(*) FROM subscriptions INDEXED BY subscriptions_all_topics
+		WHERE list_id = ? AND status = 'confirmed' AND all_topics`, listID).Scan(&all); err != nil {
+		return nil, fmt.Errorf("topics: %w", err)
+	}
+	rows, err := s.d.R.QueryContext(ctx, `SELECT st.topic_id, count(*) FROM subscription_topics st
+		JOIN subscriptions s ON s.list_id = st.list_id AND s.subscriber_id = st.subscriber_id
+		WHERE st.list_id = ? AND s.status = 'confirmed' AND NOT s.all_topics GROUP BY st.topic_id`, listID)
 	if err != nil {
 		return nil, fmt.Errorf("topics: %w", err)
 	}
 	defer rows.Close()
-	out := []tidings.Topic{}
+	byTopic := map[int64]int{}
 	for rows.Next() {
-		var t tidings.Topic
-		var kw string
-		if err := rows.Scan(&t.ID, &t.ListID, &t.Slug, &t.Name, &kw, &t.Subscribers); err != nil {
+		var id int64
+		var n int
+		if err := rows.Scan(&id, &n); err != nil {
 			return nil, fmt.Errorf("topics: %w", err)
 		}
-		t.Keywords = splitKeywords(kw)
-		out = append(out, t)
+		byTopic[id] = n
 	}
 	if err := rows.Err(); err != nil {
 		return nil, fmt.Errorf("topics: %w", err)
+	}
+	for i := range out {
+		out[i].Subscribers = all + byTopic[out[i].ID]
 	}
 	return out, nil
 }

@@ -102,7 +102,7 @@ func (a *App) completeSlugs(cmd *cobra.Command, kind string, many bool, toComple
 		if err != nil {
 			return nil
 		}
-		topics, err := s.Topics(ctx, l.ID)
+		topics, err := s.PublicTopics(ctx, l.ID)
 		if err != nil {
 			return nil
 		}
