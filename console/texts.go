@@ -227,6 +227,8 @@ var texts = map[string][2]string{
 	"ev.delivery":      {"issue delivered", "收到期刊"},
 	"ev.bounce":        {"bounce", "退信"},
 	"ev.complaint":     {"complaint", "投诉"},
+	"ev.click":         {"clicked a link", "点击链接"},
+	"ev.open":          {"opened the issue", "打开邮件"},
 	"sub.nohistory":    {"Nothing recorded.", "暂无记录。"},
 	"sub.erase":        {"Erase this person", "彻底删除此人"},
 	"sub.erase.lead":   {"Removes every trace of the person from every list. This cannot be undone.", "从所有刊物中删除此人的全部数据，无法恢复。"},

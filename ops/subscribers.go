@@ -20,7 +20,9 @@ type SubscriberEvent struct {
 	ListID int64
 	Kind   string // subscribed, pending, confirmed, unsubscribed, bounced, blocked (status changes), topics, delivery, bounce, click, open (tracked, individual mode)
 	Detail string // status change: the status before; topics: the new choice; delivery: its state; bounce: kind, code, diagnostic
-	Issue  int64  // delivery and bounce: the issue's number on the list (0: none)
+	Issue  int64  // delivery, bounce, click, open: the issue's number on the list (0: none)
+	// IssueID is that issue's id (for links to it); 0 with Issue.
+	IssueID int64
 }
 
 // SubscriberDetail is a person's page: only the subscriptions on the
@@ -65,34 +67,34 @@ func (s *Service) Subscriber(ctx context.Context, a tidings.Actor, email string)
 				e.At = db.Time(at)
 				return e, err
 			}},
-		{`SELECT coalesce(d.sent_at, d.updated_at), i.list_id, d.state, d.smtp_reply, i.number FROM deliveries d
+		{`SELECT coalesce(d.sent_at, d.updated_at), i.list_id, d.state, d.smtp_reply, i.number, i.id FROM deliveries d
 			JOIN issues i ON i.id = d.issue_id WHERE d.subscriber_id = ? ORDER BY d.updated_at DESC LIMIT ?`,
 			func(r *sql.Rows) (SubscriberEvent, error) {
 				e := SubscriberEvent{Kind: "delivery"}
 				var at int64
 				var state, reply string
-				err := r.Scan(&at, &e.ListID, &state, &reply, &e.Issue)
+				err := r.Scan(&at, &e.ListID, &state, &reply, &e.Issue, &e.IssueID)
 				e.At, e.Detail = db.Time(at), strings.TrimSpace(state+" "+reply)
 				return e, err
 			}},
-		{`SELECT b.at, b.list_id, b.kind, b.code, b.diagnostic, coalesce(i.number, 0) FROM bounces b
+		{`SELECT b.at, b.list_id, b.kind, b.code, b.diagnostic, coalesce(i.number, 0), coalesce(i.id, 0) FROM bounces b
 			LEFT JOIN issues i ON i.id = b.issue_id WHERE b.subscriber_id = ? ORDER BY b.at DESC, b.id DESC LIMIT ?`,
 			func(r *sql.Rows) (SubscriberEvent, error) {
 				e := SubscriberEvent{Kind: "bounce"}
 				var at int64
 				var kind, code, diag string
-				err := r.Scan(&at, &e.ListID, &kind, &code, &diag, &e.Issue)
+				err := r.Scan(&at, &e.ListID, &kind, &code, &diag, &e.Issue, &e.IssueID)
 				e.At, e.Detail = db.Time(at), strings.Join(strings.Fields(kind+" "+code+" "+diag), " ")
 				return e, err
 			}},
 		// human clicks and opens kept per person (package track); detail: the link's target
-		{`SELECT e.at, i.list_id, e.kind, coalesce(l.url, ''), i.number FROM track_events e JOIN issues i ON i.id = e.issue_id
+		{`SELECT e.at, i.list_id, e.kind, coalesce(l.url, ''), i.number, i.id FROM track_events e JOIN issues i ON i.id = e.issue_id
 			LEFT JOIN track_links l ON l.issue_id = e.issue_id AND l.position = e.position AND l.link = e.link AND e.kind = 'click'
 			WHERE e.subscriber_id = ? AND e.verdict = 'human' ORDER BY e.at DESC, e.id DESC LIMIT ?`,
 			func(r *sql.Rows) (SubscriberEvent, error) {
 				var e SubscriberEvent
 				var at int64
-				err := r.Scan(&at, &e.ListID, &e.Kind, &e.Detail, &e.Issue)
+				err := r.Scan(&at, &e.ListID, &e.Kind, &e.Detail, &e.Issue, &e.IssueID)
 				e.At = db.Time(at)
 				return e, err
 			}},

@@ -150,9 +150,10 @@ func TestSubscriberPageShowsOnlyTheActorsLists(t *testing.T) {
 		if ev.ListID != e.keji.ID {
 			t.Errorf("event of another list: %+v", ev)
 		}
-		lines = append(lines, ev.Kind+":"+ev.Detail+":"+idStr(ev.Issue))
+		lines = append(lines, ev.Kind+":"+ev.Detail+":"+idStr(ev.Issue)+"/"+idStr(ev.IssueID))
 	}
-	want := "bounce:soft 4.2.2 mailbox full:7 delivery:sent 250 ok:7 topics:ai:0 confirmed:pending:0 subscribed::0"
+	// Issue is the number readers know (No. 7), IssueID the id pages link to (70).
+	want := "bounce:soft 4.2.2 mailbox full:7/70 delivery:sent 250 ok:7/70 topics:ai:0/0 confirmed:pending:0/0 subscribed::0/0"
 	if strings.Join(lines, " ") != want {
 		t.Errorf("history =\n%s\nwant\n%s", strings.Join(lines, " "), want)
 	}
