@@ -49,30 +49,51 @@ func (s *Store) Export(ctx context.Context, w io.Writer, listID int64, format st
 // Records, one a line: the output of `sub ls --json` and of a JSON export,
 // which Import reads back.
 func (s *Store) WriteJSON(ctx context.Context, w io.Writer, f Filter) error {
+	out := NewRecordWriter(w)
+	if err := s.EachSubscriber(ctx, f, func(p tidings.Subscriber, ss tidings.Subscription) error {
+		return out.Write(ExportRecord(p, ss))
+	}); err != nil {
+		return err
+	}
+	return out.Close()
+}
+
+// RecordWriter streams Records as a JSON array, one record a line: the
+// form of `sub ls --json` and of a JSON export, which Import reads back.
+type RecordWriter struct {
+	bw *bufio.Writer
+	n  int
+}
+
+// NewRecordWriter starts an array on w.
+func NewRecordWriter(w io.Writer) *RecordWriter {
 	bw := bufio.NewWriterSize(w, 64<<10)
 	bw.WriteString("[")
-	n := 0
-	err := s.EachSubscriber(ctx, f, func(p tidings.Subscriber, ss tidings.Subscription) error {
-		b, err := json.Marshal(ExportRecord(p, ss))
-		if err != nil {
-			return err
-		}
-		if n > 0 {
-			bw.WriteString(",")
-		}
-		n++
-		bw.WriteString("\n  ")
-		_, err = bw.Write(b)
-		return err
-	})
+	return &RecordWriter{bw: bw}
+}
+
+// Write adds one record.
+func (rw *RecordWriter) Write(r Record) error {
+	b, err := json.Marshal(r)
 	if err != nil {
 		return err
 	}
-	if n > 0 {
-		bw.WriteString("\n")
+	if rw.n > 0 {
+		rw.bw.WriteString(",")
 	}
-	bw.WriteString("]\n")
-	return bw.Flush()
+	rw.n++
+	rw.bw.WriteString("\n  ")
+	_, err = rw.bw.Write(b)
+	return err
+}
+
+// Close ends the array and flushes it.
+func (rw *RecordWriter) Close() error {
+	if rw.n > 0 {
+		rw.bw.WriteString("\n")
+	}
+	rw.bw.WriteString("]\n")
+	return rw.bw.Flush()
 }
 
 // Record is one subscription as `sub ls --json` and JSON export print it.

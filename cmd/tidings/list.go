@@ -7,8 +7,9 @@ import (
 	"os"
 	"strings"
 
+	"github.com/tidings/tidings/internal/cjkwidth"
+
 	"github.com/spf13/cobra"
-	"golang.org/x/text/width"
 
 	"github.com/tidings/tidings"
 	"github.com/tidings/tidings/ops"
@@ -368,7 +369,7 @@ func (t *table) row(cells ...string) {
 	t.buf = append(t.buf, cells)
 	for i, c := range cells {
 		if i < len(t.widths) {
-			t.widths[i] = max(t.widths[i], displayWidth(c))
+			t.widths[i] = max(t.widths[i], cjkwidth.Width(c))
 		}
 	}
 	if len(t.buf) > sampleRows {
@@ -386,7 +387,7 @@ func (t *table) write(cells []string) {
 		if i < len(cells)-1 {
 			pad := 2
 			if i < len(t.widths) {
-				pad += t.widths[i] - displayWidth(c)
+				pad += t.widths[i] - cjkwidth.Width(c)
 			}
 			b.WriteString(strings.Repeat(" ", max(pad, 1)))
 		}
@@ -402,18 +403,4 @@ func (t *table) flush() error {
 	t.buf = nil
 	t.fixed = true
 	return t.err
-}
-
-// displayWidth is the number of terminal columns s takes.
-func displayWidth(s string) int {
-	n := 0
-	for _, r := range s {
-		switch width.LookupRune(r).Kind() {
-		case width.EastAsianWide, width.EastAsianFullwidth:
-			n += 2
-		default:
-			n++
-		}
-	}
-	return n
 }

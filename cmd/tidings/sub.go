@@ -3,7 +3,6 @@ package main
 import (
 	"bufio"
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -327,30 +326,13 @@ func rowChoice(r ops.SubscriberRow) subscribers.TopicChoice {
 // writeSubscribersJSON writes the listing as a JSON array, one record a
 // line, as sub export --format json does, page by page.
 func writeSubscribersJSON(ctx context.Context, o *ops.Service, list string, q ops.SubscriberQuery, w io.Writer) error {
-	bw := bufio.NewWriterSize(w, 64<<10)
-	bw.WriteString("[")
-	n := 0
-	err := eachSubscriber(ctx, o, list, q, func(r ops.SubscriberRow) error {
-		b, err := json.Marshal(subscribers.Record{Email: r.Email, Name: r.Name, Status: string(r.Status), Topics: rowChoice(r).JSON()})
-		if err != nil {
-			return err
-		}
-		if n > 0 {
-			bw.WriteString(",")
-		}
-		n++
-		bw.WriteString("\n  ")
-		_, err = bw.Write(b)
-		return err
-	})
-	if err != nil {
+	out := subscribers.NewRecordWriter(w)
+	if err := eachSubscriber(ctx, o, list, q, func(r ops.SubscriberRow) error {
+		return out.Write(subscribers.Record{Email: r.Email, Name: r.Name, Status: string(r.Status), Topics: rowChoice(r).JSON()})
+	}); err != nil {
 		return err
 	}
-	if n > 0 {
-		bw.WriteString("\n")
-	}
-	bw.WriteString("]\n")
-	return bw.Flush()
+	return out.Close()
 }
 
 // listErr keeps a store-worded "not on this list" error as it is and

@@ -7,8 +7,9 @@ import (
 	"strings"
 	"time"
 
+	"github.com/tidings/tidings/internal/cjkwidth"
+
 	"github.com/jhillyerd/enmime/v2"
-	"golang.org/x/text/width"
 
 	"github.com/tidings/tidings"
 	"github.com/tidings/tidings/smtpsink"
@@ -86,7 +87,7 @@ func table(w io.Writer, rows [][]string) {
 			if i >= len(widths) {
 				widths = append(widths, 0)
 			}
-			widths[i] = max(widths[i], displayWidth(c))
+			widths[i] = max(widths[i], cjkwidth.Width(c))
 		}
 	}
 	for _, r := range rows {
@@ -94,22 +95,9 @@ func table(w io.Writer, rows [][]string) {
 		for i, c := range r {
 			b.WriteString(c)
 			if i < len(r)-1 {
-				b.WriteString(strings.Repeat(" ", widths[i]-displayWidth(c)+2))
+				b.WriteString(strings.Repeat(" ", widths[i]-cjkwidth.Width(c)+2))
 			}
 		}
 		fmt.Fprintln(w, strings.TrimRight(b.String(), " "))
 	}
-}
-
-func displayWidth(s string) int {
-	n := 0
-	for _, r := range s {
-		switch width.LookupRune(r).Kind() {
-		case width.EastAsianWide, width.EastAsianFullwidth:
-			n += 2
-		default:
-			n++
-		}
-	}
-	return n
 }
