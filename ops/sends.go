@@ -309,3 +309,20 @@ func (s *Service) Status(ctx context.Context, a tidings.Actor, issueID int64, ma
 	}
 	return out, nil
 }
+
+// RunSend records that a runs the send of an issue in its own process
+// (the command line's `tidings send`, which does not hand the issue to the
+// daemon as SendNow does), once a may send on the issue's list. Without
+// it a send started by a person on the command line would leave no trace
+// in the audit log.
+func (s *Service) RunSend(ctx context.Context, a tidings.Actor, issueID int64, retryFailed bool) error {
+	listID, err := s.issueListID(ctx, a, issueID, PermEdit)
+	if err != nil {
+		return err
+	}
+	var detail any
+	if retryFailed {
+		detail = map[string]any{"retry_failed": true}
+	}
+	return s.audit(ctx, a, auditEntry{Action: "send.run", ObjectKind: "issue", ObjectID: strconv.FormatInt(issueID, 10), ListID: listID, Detail: detail})
+}

@@ -365,6 +365,14 @@ func (a *App) send(ctx context.Context, e *mailer.Engine, id int64, retry, asJSO
 		}
 		defer pprof.StopCPUProfile()
 	}
+	// The send runs here, not through the daemon: record who ran it.
+	svc, err := a.ops(ctx)
+	if err != nil {
+		return err
+	}
+	if err := svc.RunSend(ctx, ops.CLI(), id, retry); err != nil {
+		return fmt.Errorf("send: %w", err)
+	}
 	progress, done := a.progress(id)
 	// AdoptSettings: the operator's command decides how the rest of the
 	// send goes out, unless another process is sending it right now.
