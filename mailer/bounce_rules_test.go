@@ -128,3 +128,53 @@ func TestSoftBouncesFromMailAndSMTPCountTogether(t *testing.T) {
 		t.Errorf("one DSN and one SMTP soft bounce with limit 2: %s, want bounced", st)
 	}
 }
+
+// A temporary refusal of this reader's copy at RCPT (452 4.2.2 mailbox
+// full) that outlasts every attempt is a soft bounce, as the same code in
+// a DSN whose sender gave up is: once, when the delivery fails for good,
+// not once per try. A transport failure (no reply) or a temporary reply at
+// another stage is not about the reader and counts against nobody.
+func TestTemporaryRefusalAtRcptThatOutlastsRetriesIsSoftBounce(t *testing.T) {
+	const victim = "reader0002@example.com"
+	f := newFixture(t, 4)
+	sink := startSink(t, smtpsink.Options{OnRcpt: func(_, to string) error {
+		if to == victim {
+			return smtpsink.Reply(452, "4.2.2", "mailbox full, try later")
+		}
+		return nil
+	}})
+	cfg := fastConfig(sinkRelay(t, sink))
+	cfg.SoftLimit = 1
+	rep, err := f.engine(cfg).Send(testCtx(t), f.issueID, SendOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if rep.Failed != 1 {
+		t.Errorf("report %+v: want one failed delivery", rep)
+	}
+	if got := f.log(t)[victim]; got.State != "failed" || got.FailKind != string(KindTemporary) {
+		t.Errorf("delivery %+v: want failed/temporary", got)
+	}
+	if got := f.scalar(t, `SELECT count(*) || '/' || max(code) || '/' || max(kind) || '/' || max(source) FROM bounces`); got != "1/4.2.2/soft/smtp" {
+		t.Errorf("bounces after %d refused tries: %s, want one soft bounce 4.2.2 from smtp", cfg.MaxAttempts, got)
+	}
+	if st := f.scalar(t, `SELECT s.status FROM subscriptions s JOIN subscribers p ON p.id = s.subscriber_id WHERE p.email = ?`, victim); st != "bounced" {
+		t.Errorf("reader after one soft bounce of 1: %s, want bounced", st)
+	}
+
+	// Refused at DATA with a 4xx until the attempts run out: the message,
+	// not the address; no bounce.
+	g := newFixture(t, 4)
+	sink2 := startSink(t, smtpsink.Options{OnData: func(_ string, to []string, _ []byte) error {
+		if to[0] == victim {
+			return smtpsink.Reply(451, "4.3.0", "try again later")
+		}
+		return nil
+	}})
+	if _, err := g.engine(fastConfig(sinkRelay(t, sink2))).Send(testCtx(t), g.issueID, SendOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	if n := g.scalar(t, `SELECT count(*) FROM bounces`); n != "0" {
+		t.Errorf("a 4xx at DATA recorded %s bounces", n)
+	}
+}

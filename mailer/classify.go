@@ -34,6 +34,7 @@ type verdict struct {
 	relayDown bool   // connection-level failure: counts toward the circuit breaker
 	broken    bool   // the relay cannot work as configured: out until the send restarts
 	reconnect bool   // the session is unusable
+	rcpt      bool   // the reply refused this recipient (RCPT TO), not the session or the message
 	code      int    // SMTP reply code, 0 for transport errors
 	enhanced  string // e.g. 5.1.1
 	reply     string // the server's reply, or the transport error
@@ -121,7 +122,7 @@ func classify(err error) verdict {
 		stage = se.Stage
 	}
 	code, enh, text, ok := replyOf(err)
-	v := verdict{code: code, enhanced: enh}
+	v := verdict{code: code, enhanced: enh, rcpt: ok && stage == stageRcpt}
 	if ok {
 		v.reply = strconv.Itoa(code) + " " + text
 	} else {

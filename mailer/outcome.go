@@ -31,7 +31,16 @@ func (r *run) failed(j job, v verdict) {
 		}
 		if j.attempts+1 >= e.cfg.MaxAttempts {
 			r.record(id, func(tx *sql.Tx) error {
-				return r.st.fail(tx, id, tidings.DeliveryFailed, KindTemporary, v.reply, reply)
+				if err := r.st.fail(tx, id, tidings.DeliveryFailed, KindTemporary, v.reply, reply); err != nil {
+					return err
+				}
+				if !v.rcpt {
+					return nil
+				}
+				// This reader's copy was refused at RCPT until we gave up
+				// (452 4.2.2 mailbox full): a soft bounce, as a DSN whose
+				// sender gave up on the same code is; once, not per try.
+				return r.st.bounce(tx, id, bounce.Soft, v.enhanced, v.reply, e.bounceRules())
 			})
 			r.counts.failed.Add(1)
 			ev.Kind = EventFailed
