@@ -267,8 +267,25 @@ func (s *Store) UpdateList(ctx context.Context, slug string, fn func(*tidings.Li
 		if err != nil {
 			return fmt.Errorf("update list %s: %w", slug, err)
 		}
-		return nil
+		return forgetUntracked(ctx, tx, l)
 	})
+}
+
+// forgetUntracked deletes the per-person click or open events (package
+// track) of a list that no longer tracks that kind individually: once the
+// preference page says "we do not record who clicked", no row does. The
+// counters, which name no one, keep every event.
+func forgetUntracked(ctx context.Context, tx *sql.Tx, l *tidings.List) error {
+	for kind, mode := range map[string]tidings.Tracking{"click": l.Clicks, "open": l.Opens} {
+		if mode == tidings.TrackIndividual {
+			continue
+		}
+		if _, err := tx.ExecContext(ctx, `DELETE FROM track_events WHERE kind = ? AND issue_id IN (SELECT id FROM issues WHERE list_id = ?)`,
+			kind, l.ID); err != nil {
+			return fmt.Errorf("update list %s: forget per-person %s events: %w", l.Slug, kind, err)
+		}
+	}
+	return nil
 }
 
 // listColumns are the columns scanList reads, before the subscriber count.

@@ -154,10 +154,13 @@ func (t *Tracker) write(ctx context.Context, evs []*Event) error {
 	return nil
 }
 
-// Retain deletes per-person events older than their list's activity days.
-// They were counted in track_counts when they settled, so the aggregates
-// keep them: this is the folding the README speaks of. Deletes go in
-// batches so a big backlog does not hold the writer for long.
+// Retain deletes per-person events older than their list's activity days,
+// and those of a kind the list no longer tracks per person (list set
+// deletes them at once; a serve whose cached mode was a minute stale may
+// still have written some). They were counted in track_counts when they
+// settled, so the aggregates keep them: this is the folding the README
+// speaks of. Deletes go in batches so a big backlog does not hold the
+// writer for long.
 func Retain(ctx context.Context, d *db.DB, now time.Time) (int64, error) {
 	var total int64
 	for {
@@ -168,6 +171,8 @@ func Retain(ctx context.Context, d *db.DB, now time.Time) (int64, error) {
 				JOIN issues i ON i.id = e.issue_id
 				JOIN lists l ON l.id = i.list_id
 				WHERE e.at < ? - l.activity_days * 86400
+				   OR (e.kind = 'click' AND l.clicks <> 'individual')
+				   OR (e.kind = 'open' AND l.opens <> 'individual')
 				LIMIT 5000)`, now.Unix())
 			if err != nil {
 				return err

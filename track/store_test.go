@@ -151,3 +151,28 @@ func TestFailedWriteKeepsEvents(t *testing.T) {
 		t.Errorf("counts %v", got)
 	}
 }
+
+// Retention also drops the per-person rows of a kind the list stopped
+// tracking individually (written by a process whose cached mode was
+// stale), whatever their age; the other kind keeps its rows until its days
+// are up, and the counters keep every event.
+func TestRetentionDropsKindsNoLongerIndividual(t *testing.T) {
+	f := newFixture(t, "individual", "individual")
+	ada := f.subs[0]
+	f.do(t, sentAt.Add(time.Hour), "GET", f.url(f.ref(Click, 2, 1, 1, ada)), uaFirefox)
+	f.do(t, sentAt.Add(time.Hour), "GET", f.url(f.ref(Open, 0, 0, 1, ada)), uaFirefox)
+	f.settle(t)
+	before := f.counts(t)
+	if _, err := f.d.W.Exec(`UPDATE lists SET clicks = 'aggregate'`); err != nil {
+		t.Fatal(err)
+	}
+	if n, err := Retain(context.Background(), f.d, sentAt.Add(2*time.Hour)); err != nil || n != 1 {
+		t.Errorf("retention removed %d (%v), want the click row", n, err)
+	}
+	if n := f.rowCount(t, `SELECT COUNT(*) FROM track_events WHERE kind = 'open' AND subscriber_id = ?`, ada); n != 1 {
+		t.Errorf("%d open rows left, want 1 (opens are still individual)", n)
+	}
+	if after := f.counts(t); !equalCounts(before, after) {
+		t.Errorf("retention changed the figures: %v → %v", before, after)
+	}
+}
