@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"strconv"
+	"strings"
 	"sync"
 	"time"
 
@@ -325,4 +326,59 @@ func (s *Service) RunSend(ctx context.Context, a tidings.Actor, issueID int64, r
 		detail = map[string]any{"retry_failed": true}
 	}
 	return s.audit(ctx, a, auditEntry{Action: "send.run", ObjectKind: "issue", ObjectID: strconv.FormatInt(issueID, 10), ListID: listID, Detail: detail})
+}
+
+// RetryFailed re-queues the deliveries of an issue's send that failed
+// temporarily or because the relay refused everything (a wrong password,
+// TLS, the sender) — what `tidings send --retry-failed` does — and hands
+// the send to the daemon, which sends them at its next poll. A send never
+// started, being prepared, paused or cancelled by a person, or without
+// such failures is ErrConflict. It returns how many were re-queued.
+func (s *Service) RetryFailed(ctx context.Context, a tidings.Actor, issueID int64) (requeued int64, err error) {
+	listID, err := s.issueListID(ctx, a, issueID, PermEdit)
+	if err != nil {
+		return 0, err
+	}
+	now := db.Unix(s.now())
+	err = s.d.WriteTx(ctx, func(tx *sql.Tx) error {
+		st, err := readSendState(ctx, tx, issueID)
+		if err != nil {
+			return err
+		}
+		switch {
+		case !st.exists:
+			return fmt.Errorf("issue %d has no send to retry: %w", issueID, ErrConflict)
+		case strings.HasPrefix(st.held, "cancel:"):
+			return fmt.Errorf("the send of issue %d was cancelled: %w", issueID, ErrConflict)
+		case st.held != "":
+			return fmt.Errorf("the send of issue %d is paused: resume it first: %w", issueID, ErrConflict)
+		case st.state == "preparing":
+			return fmt.Errorf("the send of issue %d is writing its recipient list: %w", issueID, ErrConflict)
+		}
+		// The same rows mailer's --retry-failed re-queues.
+		res, err := tx.ExecContext(ctx, `UPDATE deliveries SET state = 'pending', attempts = 0, next_attempt_at = 0,
+			lease_owner = '', lease_until = 0, updated_at = ?
+			WHERE issue_id = ? AND state = 'failed' AND fail_kind IN ('temporary', 'server')`, now, issueID)
+		if err != nil {
+			return fmt.Errorf("retry failed deliveries of issue %d: %w", issueID, err)
+		}
+		if requeued, err = res.RowsAffected(); err != nil {
+			return err
+		}
+		if requeued == 0 {
+			return fmt.Errorf("the send of issue %d has no temporary or relay failures to retry: %w", issueID, ErrConflict)
+		}
+		if _, err := tx.ExecContext(ctx, `UPDATE sends SET state = 'running', reason = '', finished_at = NULL WHERE issue_id = ?`, issueID); err != nil {
+			return err
+		}
+		if _, err := tx.ExecContext(ctx, `UPDATE issues SET status = 'sending' WHERE id = ?`, issueID); err != nil {
+			return err
+		}
+		return s.record(ctx, tx, a, auditEntry{Action: "send.retry", ObjectKind: "issue", ObjectID: strconv.FormatInt(issueID, 10), ListID: listID,
+			Detail: map[string]any{"requeued": requeued}})
+	})
+	if err != nil {
+		return 0, err
+	}
+	return requeued, nil
 }
