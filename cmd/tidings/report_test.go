@@ -65,6 +65,27 @@ func readReport(t *testing.T, env map[string]string, args ...string) reportJSON 
 			t.Errorf("report --json: %q is null, want a list", k)
 		}
 	}
+	// and inside: the nested keys exactly as CONTRACT spells them (Go's
+	// decoder would accept any case, so they are checked on the raw map)
+	nested := map[string][]string{
+		"opens": {"total", "human", "machine"}, "clicks": {"total", "human", "machine"},
+		"articles": {"position", "title", "recipients", "clicks_human"}, "topics": {"slug", "recipients", "clicks_human"},
+		"links": {"url", "clicks_human", "clicks_machine"},
+	}
+	for k, keys := range nested {
+		objs := []any{raw[k]}
+		if l, ok := raw[k].([]any); ok {
+			objs = l
+		}
+		for _, o := range objs {
+			m, _ := o.(map[string]any)
+			for _, key := range keys {
+				if _, ok := m[key]; !ok {
+					t.Errorf("report --json: %s %v lacks key %q", k, o, key)
+				}
+			}
+		}
+	}
 	return r
 }
 
