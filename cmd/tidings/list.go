@@ -237,6 +237,10 @@ type listJSON struct {
 	ReplyTo     string `json:"reply_to"`
 	Address     string `json:"address"`
 	Subscribers int    `json:"subscribers"`
+	// engagement tracking, keys as the API's list
+	Clicks       string `json:"clicks"`
+	Opens        string `json:"opens"`
+	ActivityDays int    `json:"activity_days"`
 }
 
 func newListLsCmd(a *App) *cobra.Command {
@@ -257,7 +261,8 @@ func newListLsCmd(a *App) *cobra.Command {
 			if asJSON {
 				out := make([]listJSON, 0, len(lists))
 				for _, l := range lists {
-					out = append(out, listJSON{l.Slug, l.Name, l.From, string(l.Lang), l.TZ, l.ReplyTo, l.Address, l.Subscribers})
+					out = append(out, listJSON{l.Slug, l.Name, l.From, string(l.Lang), l.TZ, l.ReplyTo, l.Address, l.Subscribers,
+						string(l.Clicks), string(l.Opens), l.ActivityDays})
 				}
 				return a.printJSON(out)
 			}
@@ -265,9 +270,9 @@ func newListLsCmd(a *App) *cobra.Command {
 				fmt.Fprintln(a.Stderr, "no lists yet: create one with tidings list add")
 				return nil
 			}
-			t := newTable(a.Stdout, "SLUG", "NAME", "FROM", "LANG", "TZ", "SUBSCRIBERS")
+			t := newTable(a.Stdout, "SLUG", "NAME", "FROM", "LANG", "TZ", "SUBSCRIBERS", "CLICKS", "OPENS")
 			for _, l := range lists {
-				t.row(l.Slug, l.Name, l.From, string(l.Lang), l.TZ, fmt.Sprint(l.Subscribers))
+				t.row(l.Slug, l.Name, l.From, string(l.Lang), l.TZ, fmt.Sprint(l.Subscribers), string(l.Clicks), string(l.Opens))
 			}
 			return t.flush()
 		},

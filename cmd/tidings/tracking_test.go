@@ -35,6 +35,21 @@ func TestListSetTracking(t *testing.T) {
 		if c != clicks || o != opens || n != days {
 			t.Errorf("stored %s/%s/%d, want %s/%s/%d", c, o, n, clicks, opens, days)
 		}
+		// and list ls shows them, as the API's list does
+		var ls []struct {
+			Clicks       *string `json:"clicks"`
+			Opens        *string `json:"opens"`
+			ActivityDays *int    `json:"activity_days"`
+		}
+		if err := json.Unmarshal([]byte(mustRunCLI(t, env, "list", "ls", "--json")), &ls); err != nil || len(ls) != 1 {
+			t.Fatalf("list ls --json: %v %v", ls, err)
+		}
+		if l := ls[0]; l.Clicks == nil || *l.Clicks != clicks || l.Opens == nil || *l.Opens != opens || l.ActivityDays == nil || *l.ActivityDays != days {
+			t.Errorf("list ls --json clicks/opens/activity_days = %v/%v/%v, want %s/%s/%d", l.Clicks, l.Opens, l.ActivityDays, clicks, opens, days)
+		}
+		if text := mustRunCLI(t, env, "list", "ls"); !strings.Contains(text, "CLICKS") || !strings.Contains(text, " "+clicks+" ") {
+			t.Errorf("list ls does not show clicks %s:\n%s", clicks, text)
+		}
 	}
 	check("aggregate", "off", 180)
 	mustRunCLI(t, env, "list", "set", "weekly", "--clicks", "individual", "--opens", "Aggregate", "--activity-days", "30")
