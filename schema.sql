@@ -378,8 +378,8 @@ CREATE TABLE track_counts (
 ) WITHOUT ROWID;
 
 -- Per-person events, `individual` mode only (clicks and opens each by their
--- own mode). Machine events are kept too (with their verdict) so the
--- person's row count matches the aggregates; `sub show` lists human ones.
+-- own mode), human ones only: a machine's fetch of a person's links is not
+-- their activity and is in track_counts; `sub show` lists every row.
 CREATE TABLE track_events (
     id            INTEGER PRIMARY KEY,
     subscriber_id INTEGER NOT NULL REFERENCES subscribers(id) ON DELETE CASCADE,

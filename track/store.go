@@ -72,7 +72,8 @@ type countKey struct {
 }
 
 // write counts settled events: one upsert per distinct counter, and a
-// per-person row for each event of a kind its list tracks individually.
+// per-person row for each human event of a kind its list tracks
+// individually.
 // A list whose kind is off (now) gets nothing written.
 func (t *Tracker) write(ctx context.Context, evs []*Event) error {
 	if len(evs) == 0 {
@@ -105,7 +106,10 @@ func (t *Tracker) write(ctx context.Context, evs []*Event) error {
 		}
 		at := e.At.Unix()
 		counts[countKey{e.Issue, kind, e.Position, e.Link, e.TopicSet, e.Verdict.Label(), e.Verdict.Reason, at - at%3600}]++
-		if mode == tidings.TrackIndividual && e.Subscriber > 0 {
+		// only a person's own (human) events are kept about them: a
+		// scanner's fetch of their links is not their activity, is in the
+		// counters, and would be data about them that no export shows
+		if mode == tidings.TrackIndividual && e.Subscriber > 0 && !e.Verdict.Machine {
 			people = append(people, person{e, kind})
 		}
 		metrics[metricKey{info.list, kind, e.Verdict.Machine}]++
