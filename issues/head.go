@@ -26,10 +26,12 @@ var headKeys = map[string]string{
 	"masthead": "masthead", "footer": "footer",
 }
 
-// ignoredMetaKeys are Pelican and MultiMarkdown keys that say nothing a
-// mail needs; they are accepted and ignored rather than refused, so a file
-// from such a repository imports as it is.
-var ignoredMetaKeys = []string{"author", "authors", "category", "tags", "slug", "lang", "status", "modified", "base header level", "css", "keywords"}
+// ignoredMetaKeys are keys of Hugo, Jekyll, Pelican and MultiMarkdown heads
+// that say nothing a mail needs; every head form accepts and ignores them
+// rather than refusing them, so a file from such a repository imports as it
+// is (frontMatter has a field for each one-word key, for YAML).
+var ignoredMetaKeys = []string{"author", "authors", "category", "categories", "tags", "slug", "lang", "status", "modified",
+	"draft", "description", "layout", "keywords", "base header level", "css"}
 
 func knownKeys() string {
 	keys := []string{"title", "number", "date", "subject", "preheader", "masthead", "footer"}
@@ -115,6 +117,9 @@ func tomlHead(name string, lines []string) (frontMatter, int, error) {
 	}
 	fields := map[string]string{}
 	for k, v := range raw {
+		if slices.Contains(ignoredMetaKeys, strings.ToLower(k)) {
+			continue
+		}
 		canon, ok := headKeys[strings.ToLower(k)]
 		if !ok || canon != strings.ToLower(k) && strings.ToLower(k) != "summary" && strings.ToLower(k) != "issue" {
 			return frontMatter{}, 0, perr(name, lineOf(lines[1:end], "=", k)+1, "front matter: unknown key %q (known: %s)", k, knownKeys())

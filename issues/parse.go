@@ -120,9 +120,29 @@ type frontMatter struct {
 	Preheader string `yaml:"preheader" toml:"preheader"`
 	Masthead  string `yaml:"masthead" toml:"masthead"`
 	Footer    string `yaml:"footer" toml:"footer"`
+
+	// Accepted and ignored (ignoredMetaKeys), so that YAML's strict
+	// decoding refuses only keys nobody writes.
+	Author      any `yaml:"author"`
+	Authors     any `yaml:"authors"`
+	Category    any `yaml:"category"`
+	Categories  any `yaml:"categories"`
+	Tags        any `yaml:"tags"`
+	Slug        any `yaml:"slug"`
+	Lang        any `yaml:"lang"`
+	Status      any `yaml:"status"`
+	Modified    any `yaml:"modified"`
+	Draft       any `yaml:"draft"`
+	Description any `yaml:"description"`
+	Layout      any `yaml:"layout"`
+	Keywords    any `yaml:"keywords"`
+	CSS         any `yaml:"css"`
 }
 
 var yamlLineRe = regexp.MustCompile(`line (\d+): (.*)`)
+
+// yamlUnknownRe is yaml.v3's word for a key frontMatter has no field for.
+var yamlUnknownRe = regexp.MustCompile(`^field (\S+) not found in type \S+$`)
 
 // yamlParserProblems are the messages of yaml.v3's parser (as opposed to
 // its scanner and decoder). For those, yaml.v3 v3.0.1 prints the 0-based
@@ -170,6 +190,9 @@ func yamlHead(name string, lines []string) (frontMatter, int, error) {
 		// An error found at the end of the YAML (an unclosed bracket) is
 		// reported past its last line: point at that line, not at "---".
 		line, msg := yamlErrorLine(err)
+		if m := yamlUnknownRe.FindStringSubmatch(msg); m != nil {
+			msg = fmt.Sprintf("unknown key %q (known: %s)", m[1], knownKeys()) // as the TOML and Key: value heads say it
+		}
 		return fm, 0, perr(name, min(line, end-1)+1, "front matter: %s", msg)
 	}
 	return fm, end + 1, nil

@@ -355,7 +355,7 @@ func TestParseBadInput(t *testing.T) {
 		{"fm-noarticles.md", "---\ntitle: T\nnumber: 1\n---\n\nIntro only.\n", "fm-noarticles.md:5: no articles found"},
 		{"fm-yaml.md", "---\ntitle: T\nnumber: [1\n---\n## A\n", "fm-yaml.md:"},
 		{"fm-type.md", "---\ntitle: T\nnumber: seven\n---\n## A\n", "fm-type.md:3: front matter: cannot unmarshal"},
-		{"fm-unknown.md", "---\ntitle: T\nnumber: 1\ntitel: typo\n---\n## A\n", "fm-unknown.md:4: front matter: field titel not found"},
+		{"fm-unknown.md", "---\ntitle: T\nnumber: 1\ntitel: typo\n---\n## A\n", `fm-unknown.md:4: front matter: unknown key "titel" (known: title, number`},
 		{"fm-open.md", "---\ntitle: T\nnumber: 1\n\n## A\n", "fm-open.md:1: front matter is not closed"},
 		{"fm-notitle.md", "---\nnumber: 1\n---\n## A\n", "fm-notitle.md:1: front matter: title is missing"},
 		{"fm-nonumber.md", "---\ntitle: T\n---\n## A\n", "fm-nonumber.md:1: front matter: number is missing"},
