@@ -2,6 +2,7 @@ package track
 
 import (
 	"context"
+	"net/http"
 	"testing"
 	"time"
 )
@@ -181,5 +182,29 @@ func TestRetentionDropsKindsNoLongerIndividual(t *testing.T) {
 	}
 	if after := f.counts(t); !equalCounts(before, after) {
 		t.Errorf("retention changed the figures: %v → %v", before, after)
+	}
+}
+
+// A list's new mode applies to events within a minute of the tracker's
+// clock (the issue cache's lifetime), not of the wall clock.
+func TestModeChangeAppliesAfterTheCacheMinute(t *testing.T) {
+	f := newFixture(t, "aggregate", "off")
+	ctx := context.Background()
+	t1 := sentAt.Add(time.Hour)
+	f.do(t, t1, "GET", f.url(f.ref(Click, 1, 1, 1, 0)), uaFirefox)
+	f.clk.Set(t1.Add(5 * time.Minute))
+	if err := f.tr.Sync(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := f.d.W.Exec(`UPDATE lists SET clicks = 'off'`); err != nil {
+		t.Fatal(err)
+	}
+	res := f.do(t, t1.Add(7*time.Minute), "GET", f.url(f.ref(Click, 1, 2, 2, 0)), uaFirefox)
+	if res.StatusCode != http.StatusFound {
+		t.Errorf("a link of a list now off: %d, want it to still redirect", res.StatusCode)
+	}
+	f.settle(t)
+	if got := f.counts(t); !equalCounts(got, map[string]int{"click 1/1 human ": 1}) {
+		t.Errorf("counts %v: want only the click made before clicks were turned off", got)
 	}
 }

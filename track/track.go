@@ -408,7 +408,7 @@ type issueCache struct {
 }
 
 func (c *issueCache) get(ctx context.Context, id int64) (*issueInfo, error) {
-	now := time.Now()
+	now := c.now()
 	c.mu.RLock()
 	in := c.m[id]
 	c.mu.RUnlock()
