@@ -38,7 +38,7 @@ var (
 // ComposeOptions vary one message.
 type ComposeOptions struct {
 	To   string // override the recipient address (test sends)
-	Test bool   // a test copy: subject prefix, no unsubscribe headers
+	Test bool   // a test copy: subject marker, one-click unsubscribe headers signed for nobody
 }
 
 // Composer builds each recipient's message of one issue; cmd wires

@@ -85,7 +85,7 @@ func (r *Renderer) now() time.Time {
 // MessageOptions change one message.
 type MessageOptions struct {
 	To   string // send to this address instead of the recipient's (test sends)
-	Test bool   // mark the subject as a test and leave out List-Unsubscribe
+	Test bool   // mark the subject as a test; unsubscribe links and headers name nobody
 }
 
 // MessageInfo describes a written message.
