@@ -85,6 +85,7 @@ var routes = []route{
 	{"GET /admin/users", (*handler).userList, signedInOnly},
 	{"POST /admin/users", (*handler).userAdd, signedInOnly},
 	{"POST /admin/users/{email}/delete", (*handler).userDelete, signedInOnly},
+	{"POST /admin/users/{email}/link", (*handler).userLink, signedInOnly},
 	{"GET /admin/tokens", (*handler).tokenList, signedInOnly},
 	{"POST /admin/tokens", (*handler).tokenAdd, signedInOnly},
 	{"POST /admin/tokens/{name}/delete", (*handler).tokenDelete, signedInOnly},

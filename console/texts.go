@@ -322,6 +322,7 @@ var texts = map[string][2]string{
 	"users.add":           {"Add a user", "添加用户"},
 	"users.password":      {"Password", "密码"},
 	"users.password.hint": {"Empty: the person gets a one-time link to set one.", "留空：生成一次性链接，由本人设置密码。"},
+	"users.newlink":       {"New sign-in link", "新的登录链接"},
 	"users.link":          {"Give this one-time link to the person (valid 24 hours, shown only now):", "请把这个一次性链接交给对方（24 小时内有效，仅显示这一次）："},
 	"role.admin":          {"Administrator", "管理员"},
 	"role.editor":         {"Editor", "编辑"},

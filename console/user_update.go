@@ -30,6 +30,17 @@ func (h *handler) userAdd(w http.ResponseWriter, r *http.Request) {
 	h.showUsers(w, r, http.StatusCreated, userListPage{Link: link})
 }
 
+// userLink gives an account a fresh one-time sign-in link (a lost
+// password or a lost first link), shown once like a new account's.
+func (h *handler) userLink(w http.ResponseWriter, r *http.Request) {
+	link, err := h.ops.NewSignInLink(r.Context(), actorOf(r), r.PathValue("email"))
+	if err != nil {
+		h.opsError(w, r, err)
+		return
+	}
+	h.showUsers(w, r, http.StatusCreated, userListPage{Link: link})
+}
+
 func (h *handler) userDelete(w http.ResponseWriter, r *http.Request) {
 	if err := h.ops.RemoveUser(r.Context(), actorOf(r), r.PathValue("email")); err != nil {
 		h.opsError(w, r, err)
