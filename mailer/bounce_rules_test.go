@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql"
 	"fmt"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -137,8 +138,10 @@ func TestSoftBouncesFromMailAndSMTPCountTogether(t *testing.T) {
 func TestTemporaryRefusalAtRcptThatOutlastsRetriesIsSoftBounce(t *testing.T) {
 	const victim = "reader0002@example.com"
 	f := newFixture(t, 4)
+	var refused atomic.Int64
 	sink := startSink(t, smtpsink.Options{OnRcpt: func(_, to string) error {
 		if to == victim {
+			refused.Add(1)
 			return smtpsink.Reply(452, "4.2.2", "mailbox full, try later")
 		}
 		return nil
@@ -160,6 +163,22 @@ func TestTemporaryRefusalAtRcptThatOutlastsRetriesIsSoftBounce(t *testing.T) {
 	}
 	if st := f.scalar(t, `SELECT s.status FROM subscriptions s JOIN subscribers p ON p.id = s.subscriber_id WHERE p.email = ?`, victim); st != "bounced" {
 		t.Errorf("reader after one soft bounce of 1: %s, want bounced", st)
+	}
+	// The operator retries the failed delivery (send --retry-failed) and it
+	// is given up on again: the same refusal of the same issue, not another.
+	if _, err := f.d.W.Exec(`UPDATE subscriptions SET status = 'confirmed'`); err != nil {
+		t.Fatal(err)
+	}
+	before := refused.Load()
+	cfg.SoftLimit = 2
+	if _, err := f.engine(cfg).Send(testCtx(t), f.issueID, SendOptions{RetryFailed: true}); err != nil {
+		t.Fatal(err)
+	}
+	if refused.Load() == before {
+		t.Fatal("--retry-failed did not try the refused delivery again")
+	}
+	if n := f.scalar(t, `SELECT count(*) FROM bounces`); n != "1" {
+		t.Errorf("%s bounces after the same issue was refused twice, want 1", n)
 	}
 
 	// Refused at DATA with a 4xx until the attempts run out: the message,

@@ -40,7 +40,7 @@ func (r *run) failed(j job, v verdict) {
 				// This reader's copy was refused at RCPT until we gave up
 				// (452 4.2.2 mailbox full): a soft bounce, as a DSN whose
 				// sender gave up on the same code is; once, not per try.
-				return r.st.bounce(tx, id, bounce.Soft, v.enhanced, v.reply, e.bounceRules())
+				return r.st.bounceOnce(tx, id, bounce.Soft, v.enhanced, v.reply, e.bounceRules())
 			})
 			r.counts.failed.Add(1)
 			ev.Kind = EventFailed

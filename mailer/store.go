@@ -277,6 +277,21 @@ func (s *logStore) bounce(tx *sql.Tx, id int64, kind, code, diag string, rules b
 	return err
 }
 
+// bounceOnce is bounce unless this send has already counted a refusal of
+// the reader's copy: a delivery re-queued by --retry-failed and given up on
+// again is the same refusal of the same issue, not another.
+func (s *logStore) bounceOnce(tx *sql.Tx, id int64, kind, code, diag string, rules bounce.Rules) error {
+	var n int
+	if err := tx.QueryRow(`SELECT count(*) FROM bounces WHERE subscriber_id = ? AND list_id = ? AND issue_id = ? AND source = 'smtp'`,
+		id, s.listID, s.issueID).Scan(&n); err != nil {
+		return err
+	}
+	if n > 0 {
+		return nil
+	}
+	return s.bounce(tx, id, kind, code, diag, rules)
+}
+
 // remaining counts deliveries not yet final, and the earliest time one
 // of them is due.
 func (s *logStore) remaining(ctx context.Context) (n int, due time.Time, err error) {
