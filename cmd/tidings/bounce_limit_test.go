@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/spf13/cobra"
 )
@@ -53,5 +54,42 @@ func TestOneHardBounceLimit(t *testing.T) {
 	a.inboundFlags(c)
 	if err := a.inbound.resolve(a.Getenv); err == nil || !strings.Contains(err.Error(), "TIDINGS_BOUNCE_LIMIT") {
 		t.Errorf("bad TIDINGS_BOUNCE_LIMIT: err = %v", err)
+	}
+}
+
+// serve applies one soft-bounce rule too: the engine counts refusals at
+// send time (552 5.2.2, 550 5.7.1) against --soft-bounces within
+// --soft-bounce-window, as inbound counts soft DSNs.
+func TestOneSoftBounceRule(t *testing.T) {
+	for _, tc := range []struct {
+		name   string
+		flags  []string
+		limit  int
+		window time.Duration
+	}{
+		{"default", nil, 3, 720 * time.Hour},
+		{"flags", []string{"--soft-bounces", "5", "--soft-bounce-window", "48h"}, 5, 48 * time.Hour},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			var out, errb bytes.Buffer
+			a := NewApp(strings.NewReader(""), &out, &errb, func(string) string { return "" })
+			a.cfg.SMTPURLs = []string{"smtp://127.0.0.1:2525?tls=none"}
+			c := &cobra.Command{Use: "serve"}
+			a.inboundFlags(c)
+			if err := c.ParseFlags(tc.flags); err != nil {
+				t.Fatal(err)
+			}
+			if err := a.inbound.resolve(a.Getenv); err != nil {
+				t.Fatal(err)
+			}
+			cfg, err := a.sendConfig()
+			if err != nil {
+				t.Fatal(err)
+			}
+			if cfg.SoftLimit != tc.limit || cfg.SoftWindow != tc.window || a.inbound.softBounces != tc.limit || a.inbound.softWindow != tc.window {
+				t.Errorf("engine %d in %s, inbound %d in %s; want both %d in %s",
+					cfg.SoftLimit, cfg.SoftWindow, a.inbound.softBounces, a.inbound.softWindow, tc.limit, tc.window)
+			}
+		})
 	}
 }
