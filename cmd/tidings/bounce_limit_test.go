@@ -63,16 +63,19 @@ func TestOneHardBounceLimit(t *testing.T) {
 func TestOneSoftBounceRule(t *testing.T) {
 	for _, tc := range []struct {
 		name   string
+		env    map[string]string
 		flags  []string
 		limit  int
 		window time.Duration
 	}{
-		{"default", nil, 3, 720 * time.Hour},
-		{"flags", []string{"--soft-bounces", "5", "--soft-bounce-window", "48h"}, 5, 48 * time.Hour},
+		{"default", nil, nil, 3, 720 * time.Hour},
+		{"flags", nil, []string{"--soft-bounces", "5", "--soft-bounce-window", "48h"}, 5, 48 * time.Hour},
+		{"environment", map[string]string{"TIDINGS_SOFT_BOUNCES": "4", "TIDINGS_SOFT_BOUNCE_WINDOW": "72h"}, nil, 4, 72 * time.Hour},
+		{"flag over environment", map[string]string{"TIDINGS_SOFT_BOUNCES": "4"}, []string{"--soft-bounces", "2"}, 2, 720 * time.Hour},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			var out, errb bytes.Buffer
-			a := NewApp(strings.NewReader(""), &out, &errb, func(string) string { return "" })
+			a := NewApp(strings.NewReader(""), &out, &errb, func(k string) string { return tc.env[k] })
 			a.cfg.SMTPURLs = []string{"smtp://127.0.0.1:2525?tls=none"}
 			c := &cobra.Command{Use: "serve"}
 			a.inboundFlags(c)
@@ -91,5 +94,29 @@ func TestOneSoftBounceRule(t *testing.T) {
 					cfg.SoftLimit, cfg.SoftWindow, a.inbound.softBounces, a.inbound.softWindow, tc.limit, tc.window)
 			}
 		})
+	}
+}
+
+// tidings send without serve counts soft bounces by the same variables as
+// serve, so a reader refused by a CLI send and by the daemon's mail is
+// judged by one rule; bad values are refused as usage errors.
+func TestCLISendSoftBounceRuleFromEnvironment(t *testing.T) {
+	newApp := func(env map[string]string) *App {
+		var out, errb bytes.Buffer
+		a := NewApp(strings.NewReader(""), &out, &errb, func(k string) string { return env[k] })
+		a.cfg.SMTPURLs = []string{"smtp://127.0.0.1:2525?tls=none"}
+		return a
+	}
+	cfg, err := newApp(map[string]string{"TIDINGS_SOFT_BOUNCES": "4", "TIDINGS_SOFT_BOUNCE_WINDOW": "72h"}).sendConfig()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if cfg.SoftLimit != 4 || cfg.SoftWindow != 72*time.Hour {
+		t.Errorf("CLI engine: %d in %s, want 4 in 72h", cfg.SoftLimit, cfg.SoftWindow)
+	}
+	for name, v := range map[string]string{"TIDINGS_SOFT_BOUNCES": "zero", "TIDINGS_SOFT_BOUNCE_WINDOW": "-1h"} {
+		if _, err := newApp(map[string]string{name: v}).sendConfig(); err == nil || !strings.Contains(err.Error(), name) {
+			t.Errorf("%s=%s: err = %v, want a usage error naming it", name, v, err)
+		}
 	}
 }

@@ -68,8 +68,8 @@ func (a *App) inboundFlags(c *cobra.Command) {
 	f.StringVar(&o.mailbox, "bounce-mailbox", "", "poll this POP3 mailbox for bounces: pop3s://user:pass@host[:port] (env TIDINGS_BOUNCE_MAILBOX)")
 	f.DurationVar(&o.pollEvery, "bounce-poll", time.Minute, "how often to poll --bounce-mailbox (env TIDINGS_BOUNCE_POLL)")
 	f.IntVar(&o.hardBounces, "hard-bounces", inbound.DefaultRules.HardLimit, "hard bounces before a reader is marked bounced, at send time and by mail (env TIDINGS_BOUNCE_LIMIT)")
-	f.IntVar(&o.softBounces, "soft-bounces", inbound.DefaultRules.SoftLimit, "soft bounces within --soft-bounce-window before a reader is marked bounced")
-	f.DurationVar(&o.softWindow, "soft-bounce-window", inbound.DefaultRules.SoftWindow, "window for counting soft bounces")
+	f.IntVar(&o.softBounces, "soft-bounces", inbound.DefaultRules.SoftLimit, "soft bounces within --soft-bounce-window before a reader is marked bounced, at send time and by mail (env TIDINGS_SOFT_BOUNCES)")
+	f.DurationVar(&o.softWindow, "soft-bounce-window", inbound.DefaultRules.SoftWindow, "window for counting soft bounces (env TIDINGS_SOFT_BOUNCE_WINDOW)")
 	f.IntVar(&o.repliesPerHr, "inbound-replies-per-hour", 3, "answers to subscribe/unsubscribe mail per address and hour at most")
 }
 
@@ -101,6 +101,22 @@ func (o *inboundOptions) resolve(getenv func(string) string) error {
 				return fmt.Errorf("want a whole number ≥ 1")
 			}
 			o.hardBounces = n
+			return nil
+		}),
+		env("soft-bounces", "TIDINGS_SOFT_BOUNCES", func(v string) error {
+			n, err := strconv.Atoi(v)
+			if err != nil || n < 1 {
+				return fmt.Errorf("want a whole number ≥ 1")
+			}
+			o.softBounces = n
+			return nil
+		}),
+		env("soft-bounce-window", "TIDINGS_SOFT_BOUNCE_WINDOW", func(v string) error {
+			d, err := time.ParseDuration(v)
+			if err != nil || d <= 0 {
+				return fmt.Errorf("want a positive duration like 720h")
+			}
+			o.softWindow = d
 			return nil
 		}),
 		env("bounce-poll", "TIDINGS_BOUNCE_POLL", func(v string) error {

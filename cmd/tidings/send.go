@@ -92,7 +92,7 @@ func (a *App) stderrIsTerminal() bool {
 }
 
 // engineTuning reads the delivery engine's tuning variables (TIDINGS_SEND_*,
-// TIDINGS_BOUNCE_LIMIT). They are environment-only because they are set
+// TIDINGS_BOUNCE_LIMIT, TIDINGS_SOFT_BOUNCES…). They are environment-only because they are set
 // once per installation (a relay's limits, a slow network), not per send;
 // `tidings send --help` and the README list them.
 func (a *App) engineTuning(cfg *mailer.Config) error {
@@ -128,6 +128,8 @@ func (a *App) engineTuning(cfg *mailer.Config) error {
 		num("TIDINGS_SEND_ATTEMPTS", &cfg.MaxAttempts),
 		num("TIDINGS_SEND_PER_CONN", &cfg.MessagesPerConn),
 		num("TIDINGS_BOUNCE_LIMIT", &cfg.BounceLimit),
+		num("TIDINGS_SOFT_BOUNCES", &cfg.SoftLimit),
+		dur("TIDINGS_SOFT_BOUNCE_WINDOW", &cfg.SoftWindow),
 	)
 }
 
@@ -221,6 +223,9 @@ Tuning (environment only; durations like 30s, 2m):
   TIDINGS_SEND_BACKOFF        wait before the first retry, doubled each time
                               with ±25% jitter, at most 1h (default 1m)
   TIDINGS_BOUNCE_LIMIT        hard bounces that mark a subscriber bounced (default 1)
+  TIDINGS_SOFT_BOUNCES        soft bounces within the window that do (default 3)
+  TIDINGS_SOFT_BOUNCE_WINDOW  that window (default 720h); serve's inbound mail
+                              counts with the same variables
   TIDINGS_SEND_PER_CONN       messages per SMTP connection before reconnecting (default 500)
   TIDINGS_SEND_DIAL_TIMEOUT   connect and TLS handshake (default 15s)
   TIDINGS_SEND_TIMEOUT        each SMTP command's reply (default 1m)
