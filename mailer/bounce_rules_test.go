@@ -182,7 +182,24 @@ func TestTemporaryRefusalAtRcptThatOutlastsRetriesIsSoftBounce(t *testing.T) {
 	}
 
 	// Refused at DATA with a 4xx until the attempts run out: the message,
-	// not the address; no bounce.
+	// not the address; no bounce. Nor is the relay's own trouble at RCPT.
+	for _, c := range []struct {
+		code     int
+		enhanced string
+		want     bool
+	}{
+		{452, "4.2.2", true}, {450, "4.2.1", true}, {450, "4.1.1", true}, {450, "", true},
+		{451, "4.3.0", false}, {450, "4.4.1", false}, {452, "", false}, {450, "4.7.1", false},
+	} {
+		v := verdict{rcpt: true, code: c.code, enhanced: c.enhanced}
+		if v.aboutMailbox() != c.want {
+			t.Errorf("%d %s at RCPT: about the mailbox %v, want %v", c.code, c.enhanced, !c.want, c.want)
+		}
+		v.rcpt = false
+		if v.aboutMailbox() {
+			t.Errorf("%d %s at another stage: about the mailbox", c.code, c.enhanced)
+		}
+	}
 	g := newFixture(t, 4)
 	sink2 := startSink(t, smtpsink.Options{OnData: func(_ string, to []string, _ []byte) error {
 		if to[0] == victim {

@@ -94,6 +94,21 @@ func recipientCode(stage string, code int, enhanced string) bool {
 	return stage == stageRcpt && (code == 550 || code == 551 || code == 553)
 }
 
+// aboutMailbox reports a temporary refusal at RCPT that is about the
+// reader's mailbox or address (4.1.x, 4.2.x: mailbox full or busy; a bare
+// 450 "mailbox unavailable"), not the relay's own trouble (4.3.x system,
+// 4.4.x routing, 4.7.x policy, 452 without a code: the relay's storage).
+// Given up on, such a refusal is the reader's soft bounce.
+func (v verdict) aboutMailbox() bool {
+	if !v.rcpt {
+		return false
+	}
+	if v.enhanced != "" {
+		return strings.HasPrefix(v.enhanced, "4.1.") || strings.HasPrefix(v.enhanced, "4.2.")
+	}
+	return v.code == 450
+}
+
 // relayDenied reports a refusal to relay: the reply servers give a client
 // they do not trust to send to other domains (Postfix "Relay access
 // denied", Exchange "Unable to relay", "Relaying denied").

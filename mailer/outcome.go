@@ -34,12 +34,12 @@ func (r *run) failed(j job, v verdict) {
 				if err := r.st.fail(tx, id, tidings.DeliveryFailed, KindTemporary, v.reply, reply); err != nil {
 					return err
 				}
-				if !v.rcpt {
+				if !v.aboutMailbox() {
 					return nil
 				}
-				// This reader's copy was refused at RCPT until we gave up
-				// (452 4.2.2 mailbox full): a soft bounce, as a DSN whose
-				// sender gave up on the same code is; once, not per try.
+				// This reader's mailbox refused the copy at RCPT until we
+				// gave up (452 4.2.2 mailbox full): a soft bounce, as a DSN
+				// whose sender gave up on the same code is; once, not per try.
 				return r.st.bounceOnce(tx, id, bounce.Soft, v.enhanced, v.reply, e.bounceRules())
 			})
 			r.counts.failed.Add(1)
