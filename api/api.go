@@ -94,6 +94,7 @@ var routes = []route{
 	{Method: "POST", Path: "/issues/{id}/send/pause", handler: postPause},
 	{Method: "POST", Path: "/issues/{id}/send/resume", handler: postResume},
 	{Method: "POST", Path: "/issues/{id}/send/cancel", handler: postCancel},
+	{Method: "POST", Path: "/issues/{id}/send/retry", handler: postRetry},
 	{Method: "GET", Path: "/issues/{id}/status", handler: getStatus},
 
 	{Method: "GET", Path: "/issues/{id}/report", handler: getReport},
@@ -115,7 +116,9 @@ var routes = []route{
 
 	{Method: "GET", Path: "/users", handler: getUsers},
 	{Method: "POST", Path: "/users", handler: postUser},
+	{Method: "PATCH", Path: "/users/{email}", handler: patchUser},
 	{Method: "DELETE", Path: "/users/{email}", handler: deleteUser},
+	{Method: "POST", Path: "/users/{email}/link", handler: postUserLink},
 
 	{Method: "GET", Path: "/tokens", handler: getTokens},
 	{Method: "POST", Path: "/tokens", handler: postToken},

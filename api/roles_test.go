@@ -85,6 +85,7 @@ func roleCases(t *testing.T) []roleCase {
 		{"POST /issues/{id}/send/pause", "/issues/{issue}/send/pause", nil, conflict, conflict, forbidden},
 		{"POST /issues/{id}/send/resume", "/issues/{issue}/send/resume", nil, conflict, conflict, forbidden},
 		{"POST /issues/{id}/send/cancel", "/issues/{issue}/send/cancel", nil, conflict, conflict, forbidden},
+		{"POST /issues/{id}/send/retry", "/issues/{issue}/send/retry", nil, conflict, conflict, forbidden},
 		{"GET /issues/{id}/status", "/issues/{issue}/status", nil, ok, ok, forbidden},
 
 		{"GET /issues/{id}/report", "/issues/{issue}/report", nil, ok, ok, forbidden},
@@ -107,6 +108,8 @@ func roleCases(t *testing.T) []roleCase {
 
 		{"GET /users", "/users", nil, ok, forbidden, forbidden},
 		{"POST /users", "/users", map[string]any{"email": "new-editor@example.org", "role": "editor", "lists": []string{"alpha"}}, created, forbidden, forbidden},
+		{"PATCH /users/{email}", "/users/ed@example.org", map[string]any{"role": "admin"}, ok, forbidden, forbidden},
+		{"POST /users/{email}/link", "/users/ed@example.org/link", nil, ok, forbidden, forbidden},
 		{"DELETE /users/{email}", "/users/ed@example.org", nil, done, forbidden, forbidden},
 		{"GET /tokens", "/tokens", nil, ok, forbidden, forbidden},
 		{"POST /tokens", "/tokens", map[string]any{"name": "ci", "role": "editor", "lists": []string{"alpha"}}, created, forbidden, forbidden},
@@ -118,14 +121,16 @@ func roleCases(t *testing.T) []roleCase {
 // listAdminDiffers is where an admin of alpha alone gets another answer
 // than an admin of every list: what concerns no single list.
 var listAdminDiffers = map[string]int{
-	"POST /lists":           forbidden,
-	"GET /users":            forbidden,
-	"POST /users":           forbidden,
-	"DELETE /users/{email}": forbidden,
-	"GET /tokens":           forbidden,
-	"POST /tokens":          forbidden,
-	"DELETE /tokens/{name}": forbidden,
-	"GET /audit":            forbidden,
+	"POST /lists":              forbidden,
+	"GET /users":               forbidden,
+	"POST /users":              forbidden,
+	"DELETE /users/{email}":    forbidden,
+	"PATCH /users/{email}":     forbidden,
+	"POST /users/{email}/link": forbidden,
+	"GET /tokens":              forbidden,
+	"POST /tokens":             forbidden,
+	"DELETE /tokens/{name}":    forbidden,
+	"GET /audit":               forbidden,
 }
 
 // fill puts the fixture's ids into a path.

@@ -61,6 +61,12 @@ var (
 	postCancel = sendControl(func(s *server, ctx context.Context, a tidings.Actor, id int64) error {
 		return s.ops.CancelSend(ctx, a, id)
 	})
+	// postRetry re-queues the deliveries that failed temporarily or at
+	// the relay, as `tidings send --retry-failed`; the daemon sends them.
+	postRetry = sendControl(func(s *server, ctx context.Context, a tidings.Actor, id int64) error {
+		_, err := s.ops.RetryFailed(ctx, a, id)
+		return err
+	})
 )
 
 func getStatus(s *server, w http.ResponseWriter, r *http.Request, a tidings.Actor) error {

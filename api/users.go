@@ -1,8 +1,10 @@
 package api
 
 import (
+	"fmt"
 	"net/http"
 	"net/url"
+	"slices"
 	"strings"
 
 	"github.com/tidings/tidings"
@@ -104,4 +106,68 @@ func deleteUser(s *server, w http.ResponseWriter, r *http.Request, a tidings.Act
 		return err
 	}
 	return noContent(w)
+}
+
+// userChange is the body of PATCH /users/{email}: absent fields stay as
+// they are.
+type userChange struct {
+	Role  *string   `json:"role"`
+	Lists *[]string `json:"lists"`
+}
+
+// patchUser changes an account's role or lists, as `tidings user set`;
+// it takes effect at the account's next request.
+func patchUser(s *server, w http.ResponseWriter, r *http.Request, a tidings.Actor) error {
+	var req userChange
+	if err := decodeJSON(w, r, &req); err != nil {
+		return err
+	}
+	if req.Role == nil && req.Lists == nil {
+		return invalid("body", "nothing to change: give role, lists or both")
+	}
+	us, err := s.ops.Users(r.Context(), a)
+	if err != nil {
+		return err
+	}
+	email := strings.TrimSpace(r.PathValue("email"))
+	i := slices.IndexFunc(us, func(u ops.User) bool { return strings.EqualFold(u.Email, email) })
+	if i < 0 {
+		return fmt.Errorf("no user %s: %w", email, ops.ErrNotFound)
+	}
+	cur := us[i]
+	role, lists := string(cur.Role), []string{"all"}
+	if req.Role != nil {
+		role = *req.Role
+	}
+	switch {
+	case req.Lists != nil:
+		lists = *req.Lists
+	case !cur.AllLists && len(cur.Lists) == 0:
+		// Its lists were deleted: keeping "them" must not mean every list.
+		return invalid("lists", "%s is limited to no list now: give lists", cur.Email)
+	case !cur.AllLists:
+		lists = cur.Lists
+	}
+	ro, slugs, err := roleAndLists(role, lists)
+	if err != nil {
+		return err
+	}
+	u, err := s.ops.SetUserAccess(r.Context(), a, cur.Email, ro, slugs)
+	if err != nil {
+		return err
+	}
+	return writeJSON(w, http.StatusOK, toUserJSON(u))
+}
+
+// postUserLink makes a fresh one-time sign-in link (valid 24 h) for an
+// account, as `tidings user link`: for a lost password or a lost first
+// link. Earlier links stop working.
+func postUserLink(s *server, w http.ResponseWriter, r *http.Request, a tidings.Actor) error {
+	link, err := s.ops.NewSignInLink(r.Context(), a, r.PathValue("email"))
+	if err != nil {
+		return err
+	}
+	return writeJSON(w, http.StatusOK, struct {
+		SignInLink string `json:"sign_in_link"`
+	}{link})
 }
