@@ -19,7 +19,7 @@ import (
 //	                                                      clicks_human, clicks_machine, unique_clickers (empty when null)
 //	article         position               title          recipients, clicks_human, clicks_machine
 //	topic           slug                   name           recipients, clicks_human, reader_clicks_human
-//	link            position.index         URL            clicks_human, clicks_machine
+//	link            position.index         URL            recipients, clicks_human, clicks_machine
 //	machine_reason  rule (e.g. user_agent) (empty)        events
 //	timeline        hour (RFC 3339, UTC)   (empty)        clicks_human
 var CSVHeader = []string{"issue", "section", "item", "label", "metric", "value"}
@@ -62,6 +62,7 @@ func WriteCSV(w io.Writer, r *Report) error {
 	}
 	for _, l := range r.Links {
 		k := num(l.Position) + "." + num(l.Index)
+		add("link", k, l.URL, "recipients", num(l.Recipients))
 		add("link", k, l.URL, "clicks_human", num(l.ClicksHuman))
 		add("link", k, l.URL, "clicks_machine", num(l.ClicksMachine))
 	}

@@ -96,6 +96,9 @@ func engagement(ctx context.Context, q querier, r *Report) error {
 			l.ClicksHuman, l.ClicksMachine = c.ClicksHuman, c.ClicksMachine
 			delete(byLink, linkKey{l.Position, l.Index})
 		}
+		if a := r.article(l.Position); a != nil {
+			l.Recipients = a.Recipients
+		}
 		r.Links = append(r.Links, l)
 	}
 	rows.Close()

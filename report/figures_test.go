@@ -107,11 +107,19 @@ func TestEngagementFromCounters(t *testing.T) {
 	var links []report.Link
 	links = append(links, r.Links...)
 	wantLinks := []report.Link{
-		{URL: "https://example.org/ageing", Position: 1, Index: 1, ClicksHuman: 4, ClicksMachine: 5},
-		{URL: "https://example.org/ageing-plan", Position: 1, Index: 2},
-		{URL: "https://example.org/biomed", Position: 2, Index: 1, ClicksHuman: 2},
-		{URL: "https://example.org/funds", Position: 2, Index: 2, ClicksMachine: 3},
-		{URL: "https://example.org/space", Position: 4, Index: 1, ClicksHuman: 1},
+		{URL: "https://example.org/ageing", Position: 1, Index: 1, Recipients: 5, ClicksHuman: 4, ClicksMachine: 5},
+		{URL: "https://example.org/ageing-plan", Position: 1, Index: 2, Recipients: 5},
+		{URL: "https://example.org/biomed", Position: 2, Index: 1, Recipients: 5, ClicksHuman: 2},
+		{URL: "https://example.org/funds", Position: 2, Index: 2, Recipients: 5, ClicksMachine: 3},
+		{URL: "https://example.org/space", Position: 4, Index: 1, Recipients: 5, ClicksHuman: 1},
+	}
+	// a link reaches the readers of its article
+	for _, l := range links {
+		for _, a := range r.Articles {
+			if a.Position == l.Position && a.Recipients != l.Recipients {
+				t.Errorf("link %d.%d: recipients %d, its article's %d", l.Position, l.Index, l.Recipients, a.Recipients)
+			}
+		}
 	}
 	if !reflect.DeepEqual(links, wantLinks) {
 		t.Errorf("links =\n%+v\nwant\n%+v", links, wantLinks)

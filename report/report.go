@@ -81,12 +81,14 @@ type Topic struct {
 	ReaderClicksHuman int    `json:"reader_clicks_human"`
 }
 
-// Link is one link's clicks. Position is its article's (0: outside any
-// article); Index its order within the article.
+// Link is one link's reach and clicks. Position is its article's (0:
+// outside any article); Index its order within the article; Recipients
+// are its article's (the readers whose mail carried the link).
 type Link struct {
 	URL           string `json:"url"`
 	Position      int    `json:"position"`
 	Index         int    `json:"index"`
+	Recipients    int    `json:"recipients"`
 	ClicksHuman   int    `json:"clicks_human"`
 	ClicksMachine int    `json:"clicks_machine"`
 }

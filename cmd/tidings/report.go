@@ -146,9 +146,9 @@ func printReport(w io.Writer, r *report.Report) error {
 	t.flush()
 	if len(r.Links) > 0 {
 		ew.printf("\nLinks:\n")
-		t = newTable(ew, "  ARTICLE", "HUMAN", "MACHINE", "URL")
+		t = newTable(ew, "  ARTICLE", "RECIPIENTS", "HUMAN", "MACHINE", "URL")
 		for _, l := range r.Links {
-			t.row("  "+strconv.Itoa(l.Position)+"."+strconv.Itoa(l.Index), strconv.Itoa(l.ClicksHuman), strconv.Itoa(l.ClicksMachine), l.URL)
+			t.row("  "+strconv.Itoa(l.Position)+"."+strconv.Itoa(l.Index), strconv.Itoa(l.Recipients), strconv.Itoa(l.ClicksHuman), strconv.Itoa(l.ClicksMachine), l.URL)
 		}
 		t.flush()
 	}

@@ -70,7 +70,7 @@ func readReport(t *testing.T, env map[string]string, args ...string) reportJSON 
 	nested := map[string][]string{
 		"opens": {"total", "human", "machine"}, "clicks": {"total", "human", "machine"},
 		"articles": {"position", "title", "recipients", "clicks_human"}, "topics": {"slug", "recipients", "clicks_human"},
-		"links": {"url", "clicks_human", "clicks_machine"},
+		"links": {"url", "recipients", "clicks_human", "clicks_machine"},
 	}
 	for k, keys := range nested {
 		objs := []any{raw[k]}
