@@ -31,11 +31,16 @@ func (c *Config) checkAdmin() error {
 }
 
 // adminURL is the console's public URL without a trailing slash:
-// --admin-url, else http:// + --admin-http (a wildcard host read as
-// localhost).
+// --admin-url; else, when the console shares the reader listener, the
+// public --base-url (the console is reached there, so its links point
+// there and its cookie is Secure behind https); else http:// +
+// --admin-http (a wildcard host read as localhost).
 func (a *App) adminURL() string {
 	if a.cfg.AdminURL != "" {
 		return strings.TrimRight(a.cfg.AdminURL, "/")
+	}
+	if a.cfg.BaseURL != "" && (a.cfg.AdminHTTP == "" || sameAddr(a.cfg.AdminHTTP, a.cfg.HTTPAddr)) {
+		return strings.TrimRight(a.cfg.BaseURL, "/")
 	}
 	addr := a.cfg.AdminHTTP
 	if addr == "" {

@@ -41,7 +41,7 @@ func (a *App) bindGlobalFlags(root *cobra.Command) {
 	f.StringVar(&a.cfg.HTTPAddr, "http", "127.0.0.1:8080", "address serve listens on (env TIDINGS_HTTP)")
 	f.DurationVar(&a.cfg.ScanWindow, "scan-window", 15*time.Second, "a click or open this soon after its message was delivered counts as a machine's (env TIDINGS_SCAN_WINDOW)")
 	f.StringVar(&a.cfg.AdminHTTP, "admin-http", "127.0.0.1:8081", "address serve serves the console (/admin/) and the API (/api/v1/) on; may equal --http (env TIDINGS_ADMIN_HTTP)")
-	f.StringVar(&a.cfg.AdminURL, "admin-url", "", "public URL of the console, for sign-in links (env TIDINGS_ADMIN_URL; default http:// + --admin-http)")
+	f.StringVar(&a.cfg.AdminURL, "admin-url", "", "public URL of the console, for sign-in links (env TIDINGS_ADMIN_URL; default --base-url when --admin-http equals --http, else http:// + --admin-http)")
 	f.IntVar(&a.cfg.Concurrency, "concurrency", 4, "SMTP connections in parallel (env TIDINGS_CONCURRENCY)")
 	f.Float64Var(&a.cfg.Rate, "rate", 0, "messages per second at most, 0 = no limit (env TIDINGS_RATE)")
 	f.StringVar(&a.cfg.DKIMKey, "dkim-key", "", "PEM private key for DKIM signing (env TIDINGS_DKIM_KEY)")
