@@ -100,6 +100,10 @@ func TestReportPageShowsFiguresChartAndTables(t *testing.T) {
 		if n := strings.Count(body, "<rect "); n != report.TimelineHours {
 			t.Errorf("%s: chart has %d bars, want %d", c.lang, n, report.TimelineHours)
 		}
+		// a link row: where, target, its article's recipients, human and machine clicks
+		if !regexp.MustCompile(`<td>2\.2</td><td class="url"><a href="https://example.org/funds"[^>]*>[^<]*</a></td><td class="n">5</td><td class="n">0</td><td class="n">3</td>`).MatchString(body) {
+			t.Errorf("%s: the link table lacks link 2.2 with 5 recipients, 0 human and 3 machine clicks", c.lang)
+		}
 		// Hour 0 has 3 human clicks on a 0–4 scale: 3/4 of the 198-unit plot.
 		if !strings.Contains(body, `height="148.5" fill="#2f6fdb"><title>`) {
 			t.Errorf("%s: the first bar is not 3/4 high:\n%s", c.lang, firstRect(body))
