@@ -86,6 +86,7 @@ var routes = []route{
 	{"POST /admin/users", (*handler).userAdd, signedInOnly},
 	{"POST /admin/users/{email}/delete", (*handler).userDelete, signedInOnly},
 	{"POST /admin/users/{email}/link", (*handler).userLink, signedInOnly},
+	{"POST /admin/users/{email}/access", (*handler).userAccess, signedInOnly},
 	{"GET /admin/tokens", (*handler).tokenList, signedInOnly},
 	{"POST /admin/tokens", (*handler).tokenAdd, signedInOnly},
 	{"POST /admin/tokens/{name}/delete", (*handler).tokenDelete, signedInOnly},

@@ -323,6 +323,7 @@ var texts = map[string][2]string{
 	"users.password":      {"Password", "密码"},
 	"users.password.hint": {"Empty: the person gets a one-time link to set one.", "留空：生成一次性链接，由本人设置密码。"},
 	"users.newlink":       {"New sign-in link", "新的登录链接"},
+	"users.change":        {"Change role or lists", "修改角色或刊物"},
 	"users.link":          {"Give this one-time link to the person (valid 24 hours, shown only now):", "请把这个一次性链接交给对方（24 小时内有效，仅显示这一次）："},
 	"role.admin":          {"Administrator", "管理员"},
 	"role.editor":         {"Editor", "编辑"},

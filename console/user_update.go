@@ -41,6 +41,24 @@ func (h *handler) userLink(w http.ResponseWriter, r *http.Request) {
 	h.showUsers(w, r, http.StatusCreated, userListPage{Link: link})
 }
 
+// userAccess changes another account's role and lists (as `tidings user
+// set`); it takes effect at that person's next request.
+func (h *handler) userAccess(w http.ResponseWriter, r *http.Request) {
+	f, err := form.ParseGrant(r, true)
+	if err == nil {
+		_, err = h.ops.SetUserAccess(r.Context(), actorOf(r), r.PathValue("email"), f.Role, f.Lists)
+	}
+	if err != nil {
+		if code, ok := formStatus(w, err); ok {
+			h.showUsers(w, r, code, userListPage{Error: h.formError(r, err)})
+			return
+		}
+		h.opsError(w, r, err)
+		return
+	}
+	back(w, r, "/admin/users", "saved")
+}
+
 func (h *handler) userDelete(w http.ResponseWriter, r *http.Request) {
 	if err := h.ops.RemoveUser(r.Context(), actorOf(r), r.PathValue("email")); err != nil {
 		h.opsError(w, r, err)
