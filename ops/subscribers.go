@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"slices"
 	"sort"
 	"strings"
 	"time"
@@ -182,9 +183,25 @@ func (s *Service) AddSubscriber(ctx context.Context, a tidings.Actor, listSlug, 
 	if err != nil {
 		return nil, err
 	}
+	// A person is one row for every list. An actor limited to some lists
+	// who adds someone already on a list it may not see keeps their
+	// name: it may not rename them for the other lists' editors.
+	given := name
+	if !a.AllLists && name != "" {
+		if prev, err := s.store().Get(ctx, email); err == nil && slices.ContainsFunc(prev.Subscriptions, func(ss tidings.Subscription) bool { return !a.MayList(ss.ListID) }) {
+			name = ""
+		}
+	}
 	p, err := s.store().Subscribe(ctx, l.ID, email, name, topics, tidings.StatusConfirmed)
 	if err != nil {
 		return nil, mapStore(err, "email", subscriberField)
+	}
+	if !a.AllLists {
+		// Answer with what the actor may see: its lists, and the name it gave.
+		p.Subscriptions = slices.DeleteFunc(p.Subscriptions, func(ss tidings.Subscription) bool { return !a.MayList(ss.ListID) })
+		if name != given {
+			p.Name = given
+		}
 	}
 	return p, s.audit(ctx, a, auditEntry{Action: "subscriber.add", ObjectKind: "subscriber", ObjectID: fmt.Sprint(p.ID), ListID: l.ID,
 		Detail: map[string]any{"topics": topics.JSON(), "status": tidings.StatusConfirmed}})
