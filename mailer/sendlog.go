@@ -75,10 +75,8 @@ func (e *Engine) prepare(ctx context.Context, camp *Campaign, ours Settings, o S
 	}
 	return d.WriteTx(ctx, func(tx *sql.Tx) error {
 		if retryFailed {
-			if _, err := tx.ExecContext(ctx, `UPDATE deliveries SET state = 'pending', attempts = 0, next_attempt_at = 0,
-				lease_owner = '', lease_until = 0, updated_at = ?
-				WHERE issue_id = ? AND state = 'failed' AND fail_kind IN ('temporary', 'server')`, now, camp.IssueID); err != nil {
-				return fmt.Errorf("retry failed deliveries: %w", err)
+			if _, err := RequeueFailed(ctx, tx, camp.IssueID, now); err != nil {
+				return err
 			}
 		}
 		var pending int
@@ -96,6 +94,20 @@ func (e *Engine) prepare(ctx context.Context, camp *Campaign, ours Settings, o S
 		_, err := tx.ExecContext(ctx, `UPDATE issues SET status = 'sending' WHERE id = ?`, camp.IssueID)
 		return err
 	})
+}
+
+// RequeueFailed puts back in the queue, inside tx, the deliveries of an
+// issue that failed temporarily or because the relay refused everything
+// (--retry-failed; ops.RetryFailed for the API and the console), and
+// says how many.
+func RequeueFailed(ctx context.Context, tx *sql.Tx, issueID, now int64) (int64, error) {
+	res, err := tx.ExecContext(ctx, `UPDATE deliveries SET state = 'pending', attempts = 0, next_attempt_at = 0,
+		lease_owner = '', lease_until = 0, updated_at = ?
+		WHERE issue_id = ? AND state = 'failed' AND fail_kind IN ('temporary', 'server')`, now, issueID)
+	if err != nil {
+		return 0, fmt.Errorf("retry failed deliveries of issue %d: %w", issueID, err)
+	}
+	return res.RowsAffected()
 }
 
 // adoptSettings records ours as the send's settings or refuses (see

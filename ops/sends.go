@@ -355,14 +355,8 @@ func (s *Service) RetryFailed(ctx context.Context, a tidings.Actor, issueID int6
 		case st.state == "preparing":
 			return fmt.Errorf("the send of issue %d is writing its recipient list: %w", issueID, ErrConflict)
 		}
-		// The same rows mailer's --retry-failed re-queues.
-		res, err := tx.ExecContext(ctx, `UPDATE deliveries SET state = 'pending', attempts = 0, next_attempt_at = 0,
-			lease_owner = '', lease_until = 0, updated_at = ?
-			WHERE issue_id = ? AND state = 'failed' AND fail_kind IN ('temporary', 'server')`, now, issueID)
-		if err != nil {
-			return fmt.Errorf("retry failed deliveries of issue %d: %w", issueID, err)
-		}
-		if requeued, err = res.RowsAffected(); err != nil {
+		// The same rows the command line's --retry-failed re-queues.
+		if requeued, err = mailer.RequeueFailed(ctx, tx, issueID, now); err != nil {
 			return err
 		}
 		if requeued == 0 {
