@@ -54,7 +54,7 @@ func (h *handler) issueImportSubmit(w http.ResponseWriter, r *http.Request) {
 	switch {
 	case errors.As(err, &pe):
 		data.Line = pe.Line
-		data.Error = pe.Msg
+		data.Error = h.importProblem(r, pe.Msg)
 		if lines := strings.Split(string(f.Source), "\n"); pe.Line > 0 && pe.Line <= len(lines) {
 			data.Text = strings.TrimRight(lines[pe.Line-1], "\r")
 		}
