@@ -41,6 +41,32 @@ var importProblemsZH = []struct {
 	{regexp.MustCompile(`^front matter: (.*)$`), "头部信息有误：$1"},
 }
 
+// opsProblemsZH are the problems of ops an editor meets most (a send time,
+// an address), said in Chinese on a Chinese page; others show as ops
+// words them, after the field's name in Chinese.
+var opsProblemsZH = []struct {
+	re *regexp.Regexp
+	zh string
+}{
+	{regexp.MustCompile(`^time (.*) is in the past \(now (.*)\): give a future time or \+DURATION$`), "时间 $1 已经过去（现在是 $2）：请选一个将来的时间"},
+	{regexp.MustCompile(`^time ("[^"]*"): want .*$`), "时间 $1 格式不对：请写成“2006-01-02 15:04”"},
+	{regexp.MustCompile(`^email ("[^"]*"): .*$`), "邮箱地址 $1 无效"},
+}
+
+// opsProblem is an ops problem in the page's language, when it is one an
+// editor meets often; "" otherwise.
+func (h *handler) opsProblem(r *http.Request, msg string) string {
+	if h.language(r) != tidings.LangZH {
+		return ""
+	}
+	for _, p := range opsProblemsZH {
+		if p.re.MatchString(msg) {
+			return p.re.ReplaceAllString(msg, p.zh)
+		}
+	}
+	return ""
+}
+
 // importProblem is the importer's problem in the page's language.
 func (h *handler) importProblem(r *http.Request, msg string) string {
 	if h.language(r) != tidings.LangZH {

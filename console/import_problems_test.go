@@ -1,12 +1,18 @@
 package console
 
 import (
+	"context"
 	"errors"
+	"net/http/httptest"
 	"strings"
 	"testing"
+	"time"
 	"unicode"
 
+	"github.com/tidings/tidings"
+	"github.com/tidings/tidings/db/dbtest"
 	"github.com/tidings/tidings/issues"
+	"github.com/tidings/tidings/schedule"
 )
 
 // Every problem the importer reports reads in Chinese on a Chinese page.
@@ -57,5 +63,35 @@ func checkChinese(t *testing.T, msg string) {
 	zh := importProblemZH(msg)
 	if zh == msg || !strings.ContainsFunc(zh, func(r rune) bool { return unicode.Is(unicode.Han, r) }) {
 		t.Errorf("no Chinese for the importer's %q", msg)
+	}
+}
+
+// The ops problems an editor meets most read in Chinese; they come from
+// the real parsers (schedule times, addresses).
+func TestOpsProblemsInChinese(t *testing.T) {
+	h := &handler{}
+	r := httptest.NewRequest("GET", "/admin/", nil)
+	r.Header.Set("Accept-Language", "zh-CN")
+	now := time.Date(2026, 12, 6, 9, 0, 0, 0, time.UTC)
+	d := dbtest.MustOpenDB(t)
+	if _, err := d.W.Exec(`INSERT INTO lists (id, slug, name, from_addr, created_at) VALUES (1, 'l', 'L', 'n@example.org', 1);
+		INSERT INTO issues (id, list_id, number, title, created_at) VALUES (1, 1, 1, 'T', 1)`); err != nil {
+		t.Fatal(err)
+	}
+	_, past := schedule.NewStore(d).AddOnce(context.Background(), 1, now.AddDate(-1, 0, 0), "UTC")
+	_, format := schedule.ParseTime("next tuesday", time.UTC, now)
+	_, addr := tidings.ParseEmail("not-an-address")
+	for _, err := range []error{past, format, addr} {
+		if err == nil {
+			t.Fatal("the parser accepted bad input")
+		}
+		zh := h.opsProblem(r, err.Error())
+		if !strings.ContainsFunc(zh, func(r rune) bool { return unicode.Is(unicode.Han, r) }) {
+			t.Errorf("no Chinese for %q", err)
+		}
+	}
+	r.Header.Set("Accept-Language", "en")
+	if got := h.opsProblem(r, past.Error()); got != "" {
+		t.Errorf("an English page got %q", got)
 	}
 }

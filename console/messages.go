@@ -24,6 +24,9 @@ func (h *handler) formError(r *http.Request, err error) string {
 	}
 	var oe *ops.FieldError
 	if errors.As(err, &oe) {
+		if zh := h.opsProblem(r, oe.Problem); zh != "" {
+			return zh
+		}
 		// ops words its problems in English; the field at least is named
 		// in the page's language.
 		return h.t(r, "field.invalid", h.fieldName(r, oe.Field)) + oe.Problem
