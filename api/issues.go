@@ -2,10 +2,12 @@ package api
 
 import (
 	"context"
+	"errors"
 	"net/http"
 	"strconv"
 
 	"github.com/tidings/tidings"
+	"github.com/tidings/tidings/ops"
 )
 
 // issueJSON is an issue as `issue show --json` prints it; each article
@@ -84,7 +86,12 @@ func (s *server) recipients(ctx context.Context, a tidings.Actor, issueID int64)
 }
 
 func getIssues(s *server, w http.ResponseWriter, r *http.Request, a tidings.Actor) error {
-	is, err := s.ops.Issues(r.Context(), a, r.URL.Query().Get("list"))
+	list := r.URL.Query().Get("list")
+	is, err := s.ops.Issues(r.Context(), a, list)
+	if list == "" && errors.Is(err, ops.ErrInvalid) {
+		// The store words this for the command line ("use --list").
+		return invalid("list", "the database holds several lists: give ?list=SLUG (GET /api/v1/lists names them)")
+	}
 	if err != nil {
 		return err
 	}
