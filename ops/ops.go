@@ -183,7 +183,3 @@ func (s *Service) record(ctx context.Context, tx *sql.Tx, a tidings.Actor, e aud
 func (s *Service) audit(ctx context.Context, a tidings.Actor, e auditEntry) error {
 	return s.d.WriteTx(ctx, func(tx *sql.Tx) error { return s.record(ctx, tx, a, e) })
 }
-
-// errNotImplemented marks an operation whose body is still being written.
-// No stub may remain at release: TestNoStubs greps for it.
-var errNotImplemented = errors.New("not implemented yet")
