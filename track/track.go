@@ -267,8 +267,10 @@ func (t *Tracker) drain() {
 // (reason burst) and are written at the next flush.
 const maxGroup = 64
 
-// add holds ev with its message's other events and re-classifies them
-// all: a honeypot or a burst may change the verdict of earlier ones.
+// add holds ev with its message's other events. It does not classify:
+// no rule reads another event's verdict, and take decides each event
+// against its whole group when it settles, so classifying on every
+// arrival (up to maxGroup² rule runs per message) would be thrown away.
 func (t *Tracker) add(ev *Event) {
 	k := msgKey{ev.Issue, ev.Sent.Unix(), ev.Nonce}
 	t.mu.Lock()
@@ -285,9 +287,6 @@ func (t *Tracker) add(ev *Event) {
 		return
 	}
 	g.events = append(g.events, ev)
-	for _, e := range g.events {
-		e.Verdict = t.cls.Classify(e, g.events)
-	}
 }
 
 // take removes and returns the events that are settled at now (all of
@@ -452,11 +451,4 @@ func (c *issueCache) get(ctx context.Context, id int64) (*issueInfo, error) {
 	c.m[id] = in
 	c.mu.Unlock()
 	return in, nil
-}
-
-// forget drops an issue from the cache (after Register adds its links).
-func (c *issueCache) forget(id int64) {
-	c.mu.Lock()
-	delete(c.m, id)
-	c.mu.Unlock()
 }
