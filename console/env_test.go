@@ -265,5 +265,3 @@ func (b *browser) session() string {
 	}
 	return ""
 }
-
-func opsCLI() tidings.Actor { return ops.CLI() }

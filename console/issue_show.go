@@ -2,7 +2,6 @@ package console
 
 import (
 	"net/http"
-	"slices"
 	"time"
 
 	"github.com/tidings/tidings"
@@ -94,11 +93,4 @@ func topicNames(ts []tidings.Topic) map[string]string {
 		m[t.Slug] = t.Name
 	}
 	return m
-}
-
-// sortedTopics is a copy of s, sorted, for comparing topic sets.
-func sortedTopics(s []string) []string {
-	c := slices.Clone(s)
-	slices.Sort(c)
-	return c
 }

@@ -8,7 +8,6 @@ import (
 	"errors"
 	"net/http"
 	"strings"
-	"time"
 )
 
 // ErrBad is every form error, for errors.Is.
@@ -58,11 +57,3 @@ func topics(r *http.Request, name string) []string {
 
 // localTime is how a datetime-local input writes a time.
 const localTime = "2006-01-02T15:04"
-
-// ParseLocal reads a datetime-local value in loc.
-func ParseLocal(s string, loc *time.Location) (time.Time, error) {
-	if len(s) > len(localTime) { // seconds, which some browsers add
-		s = s[:len(localTime)]
-	}
-	return time.ParseInLocation(localTime, s, loc)
-}
