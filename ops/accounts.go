@@ -5,8 +5,6 @@ package ops
 
 import (
 	"context"
-	"database/sql"
-	"errors"
 	"fmt"
 	"slices"
 	"strings"
@@ -113,19 +111,26 @@ func checkPassword(pw string) error {
 func (s *Service) resolveLists(ctx context.Context, slugs []string) (all bool, ids []int64, err error) {
 	ids = []int64{}
 	seen := map[string]bool{}
+	var byslug map[string]int64 // read once, at the first slug (lists are few)
 	for _, slug := range slugs {
 		slug = strings.TrimSpace(slug)
 		if slug == "" || seen[slug] {
 			continue
 		}
 		seen[slug] = true
-		var id int64
-		err := s.d.R.QueryRowContext(ctx, `SELECT id FROM lists WHERE slug = ?`, slug).Scan(&id)
-		if errors.Is(err, sql.ErrNoRows) {
-			return false, nil, Invalid("lists", "no list %q", slug)
+		if byslug == nil {
+			m, err := s.listSlugs(ctx)
+			if err != nil {
+				return false, nil, err
+			}
+			byslug = make(map[string]int64, len(m))
+			for id, sl := range m {
+				byslug[sl] = id
+			}
 		}
-		if err != nil {
-			return false, nil, fmt.Errorf("list %s: %w", slug, err)
+		id, ok := byslug[slug]
+		if !ok {
+			return false, nil, Invalid("lists", "no list %q", slug)
 		}
 		ids = append(ids, id)
 	}
