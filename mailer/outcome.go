@@ -5,6 +5,7 @@ package mailer
 
 import (
 	"database/sql"
+	"strings"
 
 	"github.com/tidings/tidings"
 	"github.com/tidings/tidings/bounce"
@@ -104,7 +105,7 @@ func (r *run) release(id int64) {
 func redactErr(err error, r Relay) string {
 	s := err.Error()
 	if r.Password != "" {
-		s = replaceAll(s, r.Password, "xxxxx")
+		s = strings.ReplaceAll(s, r.Password, "xxxxx")
 	}
 	return RedactURL(s)
 }

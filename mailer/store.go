@@ -424,5 +424,3 @@ func ownerDead(owner string) bool {
 	}
 	return !processAlive(pid)
 }
-
-func replaceAll(s, old, repl string) string { return strings.ReplaceAll(s, old, repl) }
