@@ -6,13 +6,13 @@ import (
 
 	"github.com/jhillyerd/enmime/v2/dsn"
 
-	"github.com/tidings/tidings"
+	"github.com/tidings/tidings/bounce"
 )
 
 // Kinds of bounces rows.
 const (
-	KindHard      = "hard"
-	KindSoft      = "soft"
+	KindHard      = bounce.Hard
+	KindSoft      = bounce.Soft
 	KindComplaint = "complaint"
 )
 
@@ -50,10 +50,10 @@ var (
 func kindOf(code string) string {
 	// 5.0.0 is what Exim and others write for every failure; when nothing
 	// more specific was found, count it as hard rather than never at all.
-	if code == "5.0.0" || tidings.MailboxGone(code) {
+	if code == "5.0.0" {
 		return KindHard
 	}
-	return KindSoft
+	return bounce.KindOf(code)
 }
 
 // statusCode finds the enhanced status code in s, or derives one from a
