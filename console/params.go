@@ -4,6 +4,7 @@ import (
 	"net/http"
 	"net/url"
 	"strconv"
+	"strings"
 )
 
 // pathID reads a numeric path value; a malformed one is a 404, like an
@@ -25,21 +26,15 @@ func wantsJSON(r *http.Request) bool {
 // back redirects to a console page after a form, with a notice.
 func back(w http.ResponseWriter, r *http.Request, to, done string) {
 	if done != "" {
+		path, frag, hasFrag := strings.Cut(to, "#")
 		sep := "?"
-		for i := 0; i < len(to); i++ {
-			if to[i] == '?' {
-				sep = "&"
-				break
-			}
+		if strings.Contains(path, "?") {
+			sep = "&"
 		}
-		hash := ""
-		for i := 0; i < len(to); i++ {
-			if to[i] == '#' {
-				to, hash = to[:i], to[i:]
-				break
-			}
+		to = path + sep + "done=" + done
+		if hasFrag {
+			to += "#" + frag
 		}
-		to += sep + "done=" + done + hash
 	}
 	http.Redirect(w, r, to, http.StatusSeeOther)
 }
