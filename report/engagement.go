@@ -242,11 +242,3 @@ func (r *Report) ClickRate() float64 {
 	}
 	return float64(r.Clicks.Human) / float64(r.Delivered)
 }
-
-// MachineShare is the share of events that machines made (0 when none).
-func (c Counts) MachineShare() float64 {
-	if c.Total == 0 {
-		return 0
-	}
-	return float64(c.Machine) / float64(c.Total)
-}
