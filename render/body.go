@@ -67,7 +67,10 @@ type entry struct {
 	err  error
 }
 
-type topicText struct{ html, text string }
+type topicText struct {
+	html, text string
+	trackSet   uint64 // the topic set its tracking tokens carry (track.Ref.TopicSet)
+}
 
 // view is the data of both templates. Fields ending in HTML-typed values
 // are for newsletter.html; the text template gets plain strings.
@@ -382,6 +385,9 @@ func (e *Edition) topicSlot(rc *tidings.Recipient) *topicText {
 		s = e.topicNames(t)
 	}
 	tt = &topicText{html: html.EscapeString(s), text: s}
+	if e.trk != nil {
+		tt.trackSet = e.trk.topicSet(rc)
+	}
 	e.mu.Lock()
 	e.topics[string(k)] = tt
 	e.mu.Unlock()

@@ -330,7 +330,7 @@ func (e *Edition) WriteMessage(w io.Writer, rc tidings.Recipient, o MessageOptio
 		tk = e.tokens(&tidings.Recipient{})
 	}
 	tt := e.topicSlot(&rc)
-	mt := e.messageTrack(&rc, o.Test || o.To != "")
+	mt := e.messageTrack(&rc, tt, o.Test || o.To != "")
 	defer mt.done()
 	email := rc.Email
 	if o.To != "" {
@@ -417,7 +417,7 @@ func (e *Edition) assemble(rc tidings.Recipient, htmlPart bool) ([]byte, error) 
 	tk := e.tokens(&rc)
 	tt := e.topicSlot(&rc)
 	vals := [nSlots]string{slotUnsub: tk.unsub, slotPrefs: tk.prefs, slotEmail: rc.Email, slotTopics: tt.text}
-	mt := e.messageTrack(&rc, true) // a preview's links count nothing
+	mt := e.messageTrack(&rc, tt, true) // a preview's links count nothing
 	defer mt.done()
 	pieces := bd.text
 	if htmlPart {

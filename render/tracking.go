@@ -208,10 +208,24 @@ type msgTrack struct {
 
 var msgTrackPool = sync.Pool{New: func() any { return &msgTrack{} }}
 
+// topicSet is the bits of rc's topics, worked out once per topic
+// combination (topicSlot caches it) rather than once per message.
+func (t *editionTracking) topicSet(rc *tidings.Recipient) uint64 {
+	if rc.AllTopics {
+		return t.allTopics
+	}
+	var set uint64
+	for _, s := range rc.Topics {
+		set |= t.topicBit[s]
+	}
+	return set
+}
+
 // messageTrack starts rc's tracked values; nil when nothing is tracked.
-// test marks the tokens of test copies and previews: their links work and
-// count nothing. Release it with done.
-func (e *Edition) messageTrack(rc *tidings.Recipient, test bool) *msgTrack {
+// tt is rc's cached topic text, which carries its topic set. test marks
+// the tokens of test copies and previews: their links work and count
+// nothing. Release it with done.
+func (e *Edition) messageTrack(rc *tidings.Recipient, tt *topicText, test bool) *msgTrack {
 	t := e.trk
 	if t == nil {
 		return nil
@@ -219,14 +233,7 @@ func (e *Edition) messageTrack(rc *tidings.Recipient, test bool) *msgTrack {
 	m := msgTrackPool.Get().(*msgTrack)
 	m.t = t
 	m.sub = rc.SubscriberID
-	m.ref = track.Ref{Issue: e.issue.ID, Test: test, Sent: e.r.now(), Nonce: rand.Uint32()}
-	if rc.AllTopics {
-		m.ref.TopicSet = t.allTopics
-	} else {
-		for _, s := range rc.Topics {
-			m.ref.TopicSet |= t.topicBit[s]
-		}
-	}
+	m.ref = track.Ref{Issue: e.issue.ID, Test: test, Sent: e.r.now(), Nonce: rand.Uint32(), TopicSet: tt.trackSet}
 	if cap(m.vals) < len(t.refs) {
 		m.vals = make([][]byte, len(t.refs))
 	}
