@@ -50,23 +50,10 @@ func (s *Service) issueListID(ctx context.Context, a tidings.Actor, id int64, p 
 	return listID, nil
 }
 
-// listFor is the list named slug ("" = the only list), once the actor may
-// do p there.
-func (s *Service) listFor(ctx context.Context, a tidings.Actor, slug string, p Perm) (*tidings.List, error) {
-	l, err := subscribers.NewStore(s.d).ResolveList(ctx, slug)
-	if err != nil {
-		return nil, storeErr(err, "list")
-	}
-	if err := authorize(a, p, l.ID); err != nil {
-		return nil, err
-	}
-	return l, nil
-}
-
 // Issues are a list's issues, by number. Articles carry titles and topics
 // but no bodies.
 func (s *Service) Issues(ctx context.Context, a tidings.Actor, listSlug string) ([]tidings.Issue, error) {
-	l, err := s.listFor(ctx, a, listSlug, PermView)
+	l, err := s.resolveList(ctx, a, listSlug, PermView)
 	if err != nil {
 		return nil, err
 	}
@@ -110,7 +97,7 @@ func (s *Service) Issue(ctx context.Context, a tidings.Actor, id int64) (*IssueD
 // its line ("line 12: …"); the store's own error (FILE:LINE: …) is its
 // message.
 func (s *Service) ImportIssue(ctx context.Context, a tidings.Actor, listSlug, name string, src []byte, replace bool) (*tidings.Issue, error) {
-	l, err := s.listFor(ctx, a, listSlug, PermEdit)
+	l, err := s.resolveList(ctx, a, listSlug, PermEdit)
 	if err != nil {
 		return nil, err
 	}

@@ -211,3 +211,24 @@ func TestIssueOpsCheckRolesAndLists(t *testing.T) {
 		t.Errorf("Issues of keji: %v, %v", all, err)
 	}
 }
+
+// TestListLeftOutIsTheActorsOnlyList: an editor of one list of several
+// may leave the list out (it is theirs, as on the console), for issues and
+// schedules alike; whoever may see several lists must name one.
+func TestListLeftOutIsTheActorsOnlyList(t *testing.T) {
+	e := newBulletinEnv(t, nil)
+	if all, err := e.s.Issues(e.ctx, e.editor, ""); err != nil || len(all) != 1 || all[0].ListID != e.keji.ID {
+		t.Errorf("Issues of the editor's only list: %v, %v", all, err)
+	}
+	if all, err := e.s.Issues(e.ctx, e.outer, ""); err != nil || len(all) != 0 {
+		t.Errorf("Issues of other's editor: %v, %v (want none of keji's)", all, err)
+	}
+	if sc, err := e.s.AddRecurring(e.ctx, e.outer, "", "0 8 * * 1", ""); err != nil || sc.ListID != e.other.ID {
+		t.Errorf("AddRecurring on the editor's only list: %v, %v", sc, err)
+	}
+	_, err := e.s.Issues(e.ctx, e.admin, "")
+	bulletinField(t, err, "list")
+	two := tidings.Actor{Kind: tidings.ActorUser, Name: "x@example.org", Role: tidings.RoleEditor, Lists: []int64{e.keji.ID, e.other.ID}}
+	_, err = e.s.Issues(e.ctx, two, "")
+	bulletinField(t, err, "list")
+}

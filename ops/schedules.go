@@ -60,7 +60,7 @@ func (s *Service) Schedule(ctx context.Context, a tidings.Actor, issueID int64, 
 // AddRecurring adds a cron schedule to a list: at each tick every ready
 // issue of the list is sent.
 func (s *Service) AddRecurring(ctx context.Context, a tidings.Actor, listSlug, spec, tz string) (*schedule.Schedule, error) {
-	l, err := s.listFor(ctx, a, listSlug, PermEdit)
+	l, err := s.resolveList(ctx, a, listSlug, PermEdit)
 	if err != nil {
 		return nil, err
 	}
@@ -87,7 +87,7 @@ func (s *Service) AddRecurring(ctx context.Context, a tidings.Actor, listSlug, s
 func (s *Service) Schedules(ctx context.Context, a tidings.Actor, listSlug string) ([]schedule.Schedule, error) {
 	var only int64
 	if listSlug != "" {
-		l, err := s.listFor(ctx, a, listSlug, PermView)
+		l, err := s.resolveList(ctx, a, listSlug, PermView)
 		if err != nil {
 			return nil, err
 		}
