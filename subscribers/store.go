@@ -188,10 +188,14 @@ func normaliseList(l *tidings.List) error {
 	if l.Opens == "" {
 		l.Opens = tidings.TrackOff
 	}
-	for what, t := range map[string]tidings.Tracking{"clicks": l.Clicks, "opens": l.Opens} {
-		if _, err := tidings.ParseTracking(string(t)); err != nil {
+	// Stored as parsed ("Individual " is individual), so the table's
+	// CHECK never sees a spelling the parser accepts.
+	for what, t := range map[string]*tidings.Tracking{"clicks": &l.Clicks, "opens": &l.Opens} {
+		m, err := tidings.ParseTracking(string(*t))
+		if err != nil {
 			return invalidf("list %s: %s: %v", l.Slug, what, err)
 		}
+		*t = m
 	}
 	if l.ActivityDays == 0 {
 		l.ActivityDays = 180

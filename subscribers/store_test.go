@@ -68,6 +68,14 @@ func TestCreateListValidates(t *testing.T) {
 		{"reserved admin", func(l *tidings.List) { l.Slug = "admin" }, "list slug \"admin\" is taken by tidings' own pages"},
 		{"reserved api", func(l *tidings.List) { l.Slug = "api" }, "list slug \"api\" is taken"},
 		{"reserved click path", func(l *tidings.List) { l.Slug = "c" }, "list slug \"c\" is taken"},
+		// Tracking and DKIM settings: the store refuses what the CLI and
+		// the API would, whoever calls it.
+		{"bad clicks mode", func(l *tidings.List) { l.Clicks = "everyone" }, ": clicks: "},
+		{"bad opens mode", func(l *tidings.List) { l.Opens = "yes" }, ": opens: "},
+		{"activity days negative", func(l *tidings.List) { l.ActivityDays = -1 }, "activity days -1: want 1 to 3650"},
+		{"activity days too many", func(l *tidings.List) { l.ActivityDays = 3651 }, "activity days 3651"},
+		{"dkim key without selector", func(l *tidings.List) { l.DKIMKey = "/etc/dkim.pem" }, "a DKIM key needs a selector"},
+		{"dkim selector without key", func(l *tidings.List) { l.DKIMSelector = "s1" }, "a DKIM key needs a selector"},
 	}
 	for i, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -92,6 +100,20 @@ func TestCreateListValidates(t *testing.T) {
 				t.Fatalf("error %v, want ErrInvalid containing %q", err, tt.wantErr)
 			}
 		})
+	}
+	// A mode as typed is stored as parsed: the table's CHECK accepts only
+	// the canonical spelling.
+	typed := good()
+	typed.Slug, typed.Opens = "typed-modes", " Individual"
+	if err := s.CreateList(ctx, &typed); err != nil {
+		t.Fatalf("opens %q: %v", " Individual", err)
+	}
+	got, err := s.List(ctx, "typed-modes")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got.Opens != tidings.TrackIndividual || got.Clicks != tidings.TrackAggregate {
+		t.Errorf("stored opens %q clicks %q, want individual and aggregate", got.Opens, got.Clicks)
 	}
 	l := good()
 	l.Slug = "newsa"
