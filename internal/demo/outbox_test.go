@@ -33,6 +33,11 @@ func TestOutboxPages(t *testing.T) {
 		{"/outbox/1/html", "html body", "sandbox", 200},
 		{"/outbox/1/raw", "Content-Type: multipart/alternative", "", 200},
 		{"/outbox/2", "no such message", "", 404},
+		// bad message numbers: one clear 404, never a panic or another message
+		{"/outbox/abc", "no such message", "", 404},
+		{"/outbox/-1/html", "no such message", "", 404},
+		{"/outbox/0/raw", "no such message", "", 404},
+		{"/outbox/99999999999999999999", "no such message", "", 404},
 	} {
 		resp, err := http.Get(srv.URL + tc.path)
 		if err != nil {
