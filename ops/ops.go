@@ -107,11 +107,6 @@ func CLI() tidings.Actor {
 	return tidings.Actor{Kind: tidings.ActorCLI, Name: name, Role: tidings.RoleAdmin, AllLists: true}
 }
 
-// System is the daemon acting on its own (schedules, inbound mail).
-func System() tidings.Actor {
-	return tidings.Actor{Kind: tidings.ActorSystem, Name: "tidings", Role: tidings.RoleAdmin, AllLists: true}
-}
-
 // Service runs the operations over one database.
 type Service struct {
 	d    *db.DB
