@@ -317,5 +317,5 @@ func whenZone(t time.Time, loc *time.Location) string {
 	if loc == nil {
 		loc = time.UTC
 	}
-	return t.In(loc).Format("2006-01-02 15:04") + " (" + loc.String() + ")"
+	return when(t, loc) + " (" + loc.String() + ")"
 }
