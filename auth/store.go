@@ -204,13 +204,21 @@ func (s *Store) InsertAccount(ctx context.Context, tx *sql.Tx, a Account) (int64
 		return 0, fmt.Errorf("add account %s: %w", a.Email, err)
 	}
 	if !a.AllLists {
-		for _, l := range a.ListIDs {
-			if _, err := tx.ExecContext(ctx, `INSERT OR IGNORE INTO user_lists (user_id, list_id) VALUES (?, ?)`, id, l); err != nil {
-				return 0, fmt.Errorf("add account %s list %d: %w", a.Email, l, err)
-			}
+		if err := grantLists(ctx, tx, id, a.ListIDs); err != nil {
+			return 0, fmt.Errorf("add account %s: %w", a.Email, err)
 		}
 	}
 	return id, nil
+}
+
+// grantLists gives the account the lists (a list named twice counts once).
+func grantLists(ctx context.Context, tx *sql.Tx, userID int64, listIDs []int64) error {
+	for _, l := range listIDs {
+		if _, err := tx.ExecContext(ctx, `INSERT OR IGNORE INTO user_lists (user_id, list_id) VALUES (?, ?)`, userID, l); err != nil {
+			return fmt.Errorf("list %d: %w", l, err)
+		}
+	}
+	return nil
 }
 
 // DeleteAccount removes an account; its sessions, links and lists go with
@@ -266,10 +274,8 @@ func (s *Store) SetAccess(ctx context.Context, tx *sql.Tx, userID int64, role st
 		return fmt.Errorf("set access: %w", err)
 	}
 	if !allLists {
-		for _, l := range listIDs {
-			if _, err := tx.ExecContext(ctx, `INSERT OR IGNORE INTO user_lists (user_id, list_id) VALUES (?, ?)`, userID, l); err != nil {
-				return fmt.Errorf("set access list %d: %w", l, err)
-			}
+		if err := grantLists(ctx, tx, userID, listIDs); err != nil {
+			return fmt.Errorf("set access: %w", err)
 		}
 	}
 	return nil
