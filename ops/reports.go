@@ -60,15 +60,9 @@ func (s *Service) ReportCSV(ctx context.Context, a tidings.Actor, issueID int64,
 func reportErr(err error) error {
 	switch {
 	case errors.Is(err, report.ErrNotFound):
-		return alsoIs{err, ErrNotFound}
+		return as(ErrNotFound, err)
 	case errors.Is(err, report.ErrInvalid):
-		return alsoIs{err, ErrInvalid}
+		return as(ErrInvalid, err)
 	}
 	return err
 }
-
-// alsoIs is err that also matches sentinel.
-type alsoIs struct{ err, sentinel error }
-
-func (e alsoIs) Error() string   { return e.err.Error() }
-func (e alsoIs) Unwrap() []error { return []error{e.err, e.sentinel} }
