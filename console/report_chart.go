@@ -22,11 +22,11 @@ const (
 // a <title> per bar for pointer users, and the same figures in the data
 // table the page prints under it. title and desc are plain text.
 func clicksChart(points []report.Point, title, desc, hourLabel string) template.HTML {
-	max := 0
+	peak := 0
 	for _, p := range points {
-		max = maxInt(max, p.Human)
+		peak = max(peak, p.Human)
 	}
-	top := niceCeil(max)
+	top := niceCeil(peak)
 	plotW := float64(chartW - chartLeft - chartRight)
 	plotH := float64(chartH - chartTop - chartBot)
 	var b strings.Builder
@@ -71,11 +71,4 @@ func niceCeil(n int) int {
 			}
 		}
 	}
-}
-
-func maxInt(a, b int) int {
-	if a > b {
-		return a
-	}
-	return b
 }
