@@ -8,6 +8,7 @@ import (
 
 	"github.com/tidings/tidings"
 	"github.com/tidings/tidings/ops"
+	"github.com/tidings/tidings/subscribers"
 )
 
 func newTopicCmd(a *App) *cobra.Command {
@@ -21,8 +22,9 @@ func newTopicCmd(a *App) *cobra.Command {
 	return c
 }
 
+// splitKeywordsFlag reads --keywords as the store cleans keywords.
 func splitKeywordsFlag(s string) []string {
-	return strings.FieldsFunc(s, func(r rune) bool { return r == ',' || r == '，' })
+	return subscribers.CleanKeywords([]string{s})
 }
 
 func newTopicAddCmd(a *App) *cobra.Command {

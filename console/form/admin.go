@@ -7,6 +7,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/tidings/tidings"
+	"github.com/tidings/tidings/subscribers"
 )
 
 var slugRE = regexp.MustCompile(`^[a-z0-9][a-z0-9-]{0,62}$`)
@@ -17,15 +18,10 @@ type Topic struct {
 	Keywords   []string
 }
 
-// Keywords splits a comma-separated keyword field (， too).
+// Keywords splits a keyword field, one or several a line separated by
+// commas (， too), as the store cleans keywords.
 func Keywords(s string) []string {
-	var out []string
-	for _, k := range strings.FieldsFunc(s, func(r rune) bool { return r == ',' || r == '，' || r == '\n' }) {
-		if k = strings.TrimSpace(k); k != "" {
-			out = append(out, k)
-		}
-	}
-	return out
+	return subscribers.CleanKeywords(strings.Split(s, "\n"))
 }
 
 // ParseTopic reads the topic form; withSlug for a new topic.

@@ -89,6 +89,10 @@ func TestKeywords(t *testing.T) {
 	if got := Keywords(" , "); got != nil {
 		t.Errorf("%q", got)
 	}
+	// A keyword given twice (in any case) is kept once, as the store keeps it.
+	if got := Keywords("AI, ai\nAI，芯片"); !slices.Equal(got, []string{"AI", "芯片"}) {
+		t.Errorf("%q", got)
+	}
 }
 
 func TestParseGrantAndList(t *testing.T) {
