@@ -18,7 +18,7 @@ type Deps struct {
 	// links). Nil when the process has no relay: test copies then fail
 	// with ErrUnavailable.
 	Mail TestMailer
-	// SignInURL is the console's public address for sign-in links, e.g.
+	// ConsoleURL is the console's public address for sign-in links, e.g.
 	// https://admin.example.org/admin/ ("" = Links.Base + "/admin/").
 	ConsoleURL string
 	Logger     *slog.Logger
