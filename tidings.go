@@ -9,6 +9,7 @@ package tidings
 import (
 	_ "embed"
 	"fmt"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -279,4 +280,36 @@ type Recipient struct {
 	Name         string
 	AllTopics    bool
 	Topics       []string // slugs, when not AllTopics
+}
+
+// Receives is the one rule of who gets which article, shared by rendering
+// (which composes the mail), the audience and previews (which count and
+// show it): an article without topics goes to every reader; otherwise to
+// readers of every topic, or of one of the article's topics.
+func (rc *Recipient) Receives(articleTopics []string) bool {
+	if rc.AllTopics || len(articleTopics) == 0 {
+		return true
+	}
+	for _, t := range articleTopics {
+		for _, u := range rc.Topics {
+			if t == u {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+// TopicKey names the reader's topic choice as the delivery log stores it
+// (deliveries.topic_key): "all", "none", or the sorted slugs joined by ",".
+func (rc *Recipient) TopicKey() string {
+	if rc.AllTopics {
+		return "all"
+	}
+	if len(rc.Topics) == 0 {
+		return "none"
+	}
+	t := slices.Clone(rc.Topics)
+	slices.Sort(t)
+	return strings.Join(slices.Compact(t), ",")
 }

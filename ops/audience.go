@@ -230,34 +230,6 @@ func (s *Service) topicGroupsPlain(ctx context.Context, listID int64, slugs map[
 	return out, rows.Err()
 }
 
-// receives reports whether a reader with rc's topic choice gets article
-// art. It is the renderer's rule (render.Edition.Combination counts by
-// it, and send skips readers it gives nothing): an article without topics
-// goes to everyone, others to all-topics readers and readers sharing one
-// of its topics.
-func receives(art *tidings.Article, rc *tidings.Recipient) bool {
-	if rc.AllTopics || len(art.Topics) == 0 {
-		return true
-	}
-	for _, t := range art.Topics {
-		if slices.Contains(rc.Topics, t) {
-			return true
-		}
-	}
-	return false
-}
-
-// topicKey is how send keys a topic choice in deliveries.topic_key.
-func topicKey(rc *tidings.Recipient) string {
-	switch {
-	case rc.AllTopics:
-		return "all"
-	case len(rc.Topics) == 0:
-		return "none"
-	}
-	return strings.Join(rc.Topics, ",")
-}
-
 func audienceOf(is *tidings.Issue, groups []topicGroup) (*Audience, error) {
 	au := &Audience{IssueID: is.ID, Articles: make([]ArticleAudience, len(is.Articles)), Combinations: []Combination{}}
 	for i, art := range is.Articles {
@@ -268,7 +240,7 @@ func audienceOf(is *tidings.Issue, groups []topicGroup) (*Audience, error) {
 		au.Total += g.n
 		var positions []int
 		for i := range is.Articles {
-			if receives(&is.Articles[i], &g.rc) {
+			if g.rc.Receives(is.Articles[i].Topics) {
 				positions = append(positions, is.Articles[i].Position)
 				au.Articles[i].Recipients += g.n
 			}
@@ -288,7 +260,7 @@ func audienceOf(is *tidings.Issue, groups []topicGroup) (*Audience, error) {
 			byArts[kb.String()] = c
 		}
 		c.Subscribers += g.n
-		c.TopicSets = append(c.TopicSets, topicKey(&g.rc))
+		c.TopicSets = append(c.TopicSets, g.rc.TopicKey())
 	}
 	for _, c := range byArts {
 		sort.Strings(c.TopicSets)

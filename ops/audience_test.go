@@ -234,7 +234,7 @@ func TestAudienceCountsOnlyConfirmedChoices(t *testing.T) {
 	byKey := func(gs []topicGroup) map[string]int {
 		m := map[string]int{}
 		for _, g := range gs {
-			m[topicKey(&g.rc)] += g.n
+			m[g.rc.TopicKey()] += g.n
 		}
 		return m
 	}

@@ -84,20 +84,20 @@ func (s *Service) Preview(ctx context.Context, a tidings.Actor, issueID int64, p
 			return nil, err
 		}
 		rc.Email = previewAddress
-		out.Topics = []string{topicKey(&rc)}
+		out.Topics = []string{rc.TopicKey()}
 		if !rc.AllTopics {
 			out.Topics = rc.Topics
 		}
 	}
 	for i := range e.issue.Articles {
-		if receives(&e.issue.Articles[i], &rc) {
+		if rc.Receives(e.issue.Articles[i].Topics) {
 			out.Articles = append(out.Articles, e.issue.Articles[i].Position)
 		}
 	}
 	var eml bytes.Buffer
 	if _, err := e.ed.WriteMessage(&eml, rc, opts); err != nil {
 		if errors.Is(err, render.ErrNoArticles) {
-			return nil, Invalid(field, "%s gets no article of issue %d (topics: %s), so sending skips them", whose(rc, email), issueID, topicKey(&rc))
+			return nil, Invalid(field, "%s gets no article of issue %d (topics: %s), so sending skips them", whose(rc, email), issueID, rc.TopicKey())
 		}
 		return nil, fmt.Errorf("preview of issue %d: %w", issueID, err)
 	}

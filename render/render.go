@@ -274,19 +274,7 @@ func (e *Edition) Subject() string { return e.subject }
 
 // selects reports whether rc receives article a: an article without
 // topics goes to everyone, others to readers who share one of its topics.
-func selects(a *article, rc *tidings.Recipient) bool {
-	if rc.AllTopics || len(a.topics) == 0 {
-		return true
-	}
-	for _, t := range a.topics {
-		for _, u := range rc.Topics {
-			if t == u {
-				return true
-			}
-		}
-	}
-	return false
-}
+func selects(a *article, rc *tidings.Recipient) bool { return rc.Receives(a.topics) }
 
 // mask appends to dst the bitset of the articles rc receives and returns
 // it with the number of articles.
@@ -315,17 +303,7 @@ func (e *Edition) Combination(rc tidings.Recipient) (key string, articles int) {
 }
 
 // topicKey is the canonical form of rc's topic choice.
-func topicKey(rc *tidings.Recipient) string {
-	if rc.AllTopics {
-		return "all"
-	}
-	if len(rc.Topics) == 0 {
-		return "none"
-	}
-	t := append([]string(nil), rc.Topics...)
-	sortDedup(&t)
-	return strings.Join(t, ",")
-}
+func topicKey(rc *tidings.Recipient) string { return rc.TopicKey() }
 
 func sortDedup(p *[]string) {
 	t := *p
