@@ -295,6 +295,10 @@ func TestSubscriberPages(t *testing.T) {
 	if n := strings.Count(a.body, `<a href="/admin/subscribers/`); n != 2 {
 		t.Errorf("search bio in biomed: %d rows", n)
 	}
+	// Rows name topics as editors know them, not by slug.
+	if !strings.Contains(a.body, `">生物医药</td>`) || strings.Contains(a.body, `">biomed</td>`) {
+		t.Errorf("the rows do not name the topic 生物医药:\n%s", a.body)
+	}
 	must(t, b.get("/admin/lists/keji/subscribers?status=nonsense"), 422, "bad status filter")
 	if a := must(t, b.get("/admin/lists/keji/subscribers.json?q=bio"), 200, "suggest"); a.body != `["bio2@readers.example","bio@readers.example"]`+"\n" && a.body != `["bio@readers.example","bio2@readers.example"]`+"\n" {
 		t.Errorf("suggestions %s", a.body)

@@ -13,6 +13,7 @@ type subscriberListPage struct {
 	Page     *ops.SubscriberPage
 	Query    ops.SubscriberQuery
 	Topics   []tidings.Topic
+	Names    map[string]string // topic slug → name, for the rows
 	Statuses []tidings.Status
 	NextURL  string
 	Error    string
@@ -50,7 +51,7 @@ func (h *handler) showSubscribers(w http.ResponseWriter, r *http.Request, status
 		return
 	}
 	ts, _ := h.ops.TopicChoices(r.Context(), a, l.Slug)
-	p := subscriberListPage{Page: pg, Query: q, Topics: ts, Statuses: allStatuses, Form: f}
+	p := subscriberListPage{Page: pg, Query: q, Topics: ts, Names: topicNames(ts), Statuses: allStatuses, Form: f}
 	if pg.Next != "" {
 		nv := url.Values{}
 		for k, v := range qv {
